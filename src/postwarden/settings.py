@@ -1,0 +1,114 @@
+"""Every setting declared once, with its default and help text.
+
+Values come from, in order of precedence: explicit overrides (CLI flags, tests),
+``POSTWARDEN_<NAME>`` environment variables, a TOML file named by
+``POSTWARDEN_CONFIG`` (or ``./postwarden.toml`` when present), then the default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from postwarden.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+# The suppression policy as data. Each reason class names what suppresses, for how
+# long, and what alone may lift it. ``suppress_after`` counts events of the class
+# within ``window_days`` (a delivery resets the count).
+DEFAULT_POLICY: dict[str, dict[str, Any]] = {
+    "complaint": {"suppress_after": 1, "scope": "*", "expires_days": None, "lift": "consent"},
+    "hard_bounce": {"suppress_after": 1, "scope": "*", "expires_days": None, "lift": "recheck"},
+    "soft_bounce": {
+        "suppress_after": 5,
+        "window_days": 14,
+        "scope": "*",
+        "expires_days": 30,
+        "lift": "operator",
+    },
+    "unsubscribe": {"suppress_after": 1, "scope": None, "expires_days": None, "lift": "resubscribe"},
+    "invalid": {"suppress_after": 1, "scope": "*", "expires_days": None, "lift": "recheck"},
+    "manual": {"suppress_after": 1, "scope": None, "expires_days": None, "lift": "operator"},
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", "sqlite:///postwarden.db", "SQLAlchemy URL of the ledger database."),
+    Setting("http_host", "127.0.0.1", "Address the HTTP API listens on."),
+    Setting("http_port", 8025, "Port the HTTP API listens on."),
+    Setting("policy", DEFAULT_POLICY, "Suppression policy per reason class (see docs)."),
+    Setting("scopes", ["*"], "Known scopes (topics) besides '*'; '*' means all mail. "
+            "Unknown scopes are refused unless allow_any_scope is true."),
+    Setting("allow_any_scope", True, "Accept any well-formed scope name without declaring it."),
+    Setting("page_size", 100, "Default page size of HTTP list endpoints."),
+    Setting("max_page_size", 1000, "Largest page size a client may ask for."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            setting = _BY_NAME[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return self.values.get(name, setting.default)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        merged = dict(self.values)
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        return Settings(merged)
+
+
+def _coerce(setting: Setting, text: str) -> Any:
+    default = setting.default
+    if isinstance(default, bool):
+        return text.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, dict | list):
+        return json.loads(text)
+    return text
+
+
+def _merge_policy(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {k: dict(v) for k, v in base.items()}
+    for reason_class, rule in extra.items():
+        if reason_class not in merged:
+            raise InvalidInput(f"policy names unknown reason class {reason_class!r}")
+        merged[reason_class].update(rule)
+    return merged
+
+
+def load(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config_path = env.get("POSTWARDEN_CONFIG") or ("postwarden.toml" if Path("postwarden.toml").exists() else None)
+    if config_path:
+        with open(config_path, "rb") as fh:
+            for key, value in tomllib.load(fh).items():
+                if key not in _BY_NAME:
+                    raise InvalidInput(f"{config_path}: unknown setting {key!r}")
+                values[key] = value
+    for setting in SETTINGS:
+        raw = env.get(f"POSTWARDEN_{setting.name.upper()}")
+        if raw is not None:
+            values[setting.name] = _coerce(setting, raw)
+    if "policy" in values:
+        values["policy"] = _merge_policy(DEFAULT_POLICY, values["policy"])
+    return Settings(values).with_overrides(**overrides)
