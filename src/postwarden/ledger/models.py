@@ -1,0 +1,139 @@
+"""The schema. Alembic migrations under ``migrations/`` create it; the models here
+are what the code queries with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+GENESIS_HASH = "0" * 64
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    # The audit chain's head: removing the newest entries is caught by comparing with it.
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Evidence(Base):
+    """Raw input kept as proof: a bounce message, a webhook payload, an import line."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FeedbackEvent(Base):
+    __tablename__ = "feedback_events"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "fingerprint"),
+        Index("ix_feedback_events_address", "tenant_id", "address", "occurred_at"),
+        Index("ix_feedback_events_disposition", "tenant_id", "disposition", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(320))
+    scope: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    reason_class: Mapped[str | None] = mapped_column(String(20))
+    hard_bounce: Mapped[bool | None] = mapped_column(Boolean)
+    status: Mapped[str | None] = mapped_column(String(20))
+    reply_code: Mapped[str | None] = mapped_column(String(3))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    remote_mta: Mapped[str | None] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    feedback_type: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(200))
+    disposition: Mapped[str] = mapped_column(String(20))
+    details: Mapped[str | None] = mapped_column(Text)
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Suppression(Base):
+    """One row per (address, scope, reason class): its current state. History is in
+    the audit log. Several classes may hold the same address at once; each is lifted
+    by its own rule."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "address", "scope", "reason_class"),
+        Index("ix_suppressions_state_created", "tenant_id", "state", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    address: Mapped[str] = mapped_column(String(320))
+    scope: Mapped[str] = mapped_column(String(100))
+    reason_class: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(20))
+    reply_code: Mapped[str | None] = mapped_column(String(3))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_events.id"))
+    state: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    times_suppressed: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "seq"),
+        Index("ix_audit_log_address", "tenant_id", "address"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(String(320))
+    scope: Mapped[str] = mapped_column(String(100))
+    reason_class: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))

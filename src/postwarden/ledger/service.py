@@ -1,0 +1,753 @@
+"""The ledger as one small class. Every instance is bound to one tenant, and every
+query it runs is scoped by that tenant's id: one tenant can never see another's data.
+
+Writes that touch suppressions or the audit chain take the tenant's row lock first,
+so several processes sharing one PostgreSQL apply feedback one at a time per tenant
+and the audit chain stays linear."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from postwarden import settings as settings_mod
+from postwarden.address import normalize
+from postwarden.errors import (
+    ImportFileInvalid,
+    InvalidAddress,
+    InvalidInput,
+    NotFound,
+    PolicyRefused,
+)
+from postwarden.ledger import policy
+from postwarden.ledger.audit import (
+    ChainProblem,
+    EntryFields,
+    StoredEntry,
+    canonical_evidence,
+    entry_hash,
+    verify_chain,
+)
+from postwarden.ledger.db import require_schema, unavailable
+from postwarden.ledger.feedback import KINDS, Feedback
+from postwarden.ledger.models import AuditEntry, Evidence, FeedbackEvent, Suppression, Tenant
+
+SUPPRESSIONS = Suppression.__table__
+EVENTS = FeedbackEvent.__table__
+AUDIT = AuditEntry.__table__
+TENANTS = Tenant.__table__
+EVIDENCE = Evidence.__table__
+
+CHECK_BATCH = 900  # stays under SQLite's bound-parameter limit with room for the rest
+DIAGNOSTIC_IN_AUDIT = 500
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The recipient's own confirmation, as recorded by the operator who obtained it."""
+
+    confirmed_by: str
+    method: str
+    evidence: str
+    ticket: str | None = None
+    confirmed_at: datetime | None = None
+
+    def missing(self) -> list[str]:
+        gaps = []
+        if not self.confirmed_by.strip():
+            gaps.append("who confirmed with the recipient (--consent-by)")
+        if self.method not in policy.CONSENT_METHODS:
+            gaps.append(f"how: one of {', '.join(policy.CONSENT_METHODS)} (--consent-method)")
+        if not self.evidence.strip():
+            gaps.append("the evidence text, e.g. the recipient's words (--evidence)")
+        return gaps
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "consent_by": self.confirmed_by, "consent_method": self.method,
+            "consent_evidence": self.evidence, "ticket": self.ticket,
+            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one piece of feedback (or one operator action) did."""
+
+    address: str
+    effect: str  # suppress, count, alert, reset, record, duplicate
+    reason_class: str | None = None
+    scope: str = "*"
+    action: str | None = None  # the audit action written, if any
+    event_id: int | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    address: str
+    verdict: str  # allowed / suppressed
+    reason_class: str | None = None
+    reason: str | None = None
+    scope: str | None = None
+    since: datetime | None = None
+    expires_at: datetime | None = None
+    lift: str | None = None
+    lift_explanation: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SuppressionFilter:
+    reason_classes: Sequence[str] | None = None
+    bounce_reason: str | None = None
+    scope: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    match: str | None = None
+    state: str | None = "active"
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    address: str
+    reason_class: str
+    scope: str = "*"
+    created_at: datetime | None = None
+    reason: str | None = None
+    note: str = ""
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    created: int = 0
+    reactivated: int = 0
+    unchanged: int = 0
+    by_class: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Chain:
+    """The tenant's audit head while a transaction holds the tenant lock."""
+
+    tenant_id: int
+    seq: int
+    head: str
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def append(self, at: datetime, actor: str, action: str, address: str, scope: str,
+               reason_class: str | None, note: str, evidence: dict[str, Any] | None) -> None:
+        fields = EntryFields(
+            tenant_id=self.tenant_id, seq=self.seq + 1, at=at, actor=actor, action=action,
+            address=address, scope=scope, reason_class=reason_class, note=note,
+            evidence=canonical_evidence(evidence), prev_hash=self.head,
+        )
+        digest = entry_hash(fields)
+        self.pending.append({**fields.__dict__, "entry_hash": digest})
+        self.seq, self.head = fields.seq, digest
+
+
+def _glob_to_like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+class Ledger:
+    def __init__(
+        self,
+        engine: Engine,
+        tenant: str = "default",
+        settings: settings_mod.Settings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings or settings_mod.load()
+        self.policy: dict[str, dict[str, Any]] = self.settings.policy
+        self.clock = clock
+        self.tenant_name = tenant
+        self.tenant_id = self._tenant_id(tenant)
+
+    # ---- set-up ---------------------------------------------------------------------
+
+    def _tenant_id(self, name: str) -> int:
+        try:
+            require_schema(self.engine)
+            with self.engine.connect() as conn:
+                found = conn.execute(select(TENANTS.c.id).where(TENANTS.c.name == name)).scalar()
+        except OperationalError as exc:
+            raise unavailable(self.engine, exc) from exc
+        if found is None:
+            raise NotFound(f"no tenant named {name!r}: create it with `postwarden tenant create {name}`")
+        return int(found)
+
+    def _begin(self) -> Any:
+        try:
+            return self.engine.begin()
+        except OperationalError as exc:
+            raise unavailable(self.engine, exc) from exc
+
+    def _lock(self, conn: Connection) -> _Chain:
+        """Take the tenant's write lock and read its audit head."""
+        if conn.dialect.name == "postgresql":
+            row = conn.execute(
+                select(TENANTS.c.audit_seq, TENANTS.c.audit_head)
+                .where(TENANTS.c.id == self.tenant_id).with_for_update()
+            ).one()
+        else:
+            # SQLite: a write as the first statement takes the database's write lock now
+            # rather than upgrading a read lock later (which can fail under contention).
+            conn.execute(update(TENANTS).where(TENANTS.c.id == self.tenant_id)
+                         .values(audit_seq=TENANTS.c.audit_seq))
+            row = conn.execute(select(TENANTS.c.audit_seq, TENANTS.c.audit_head)
+                               .where(TENANTS.c.id == self.tenant_id)).one()
+        return _Chain(self.tenant_id, int(row.audit_seq), str(row.audit_head))
+
+    def _flush_chain(self, conn: Connection, chain: _Chain) -> None:
+        if not chain.pending:
+            return
+        _bulk_insert(conn, AUDIT, chain.pending)
+        conn.execute(update(TENANTS).where(TENANTS.c.id == self.tenant_id)
+                     .values(audit_seq=chain.seq, audit_head=chain.head))
+        chain.pending.clear()
+
+    def _insert_ignore(self, conn: Connection, table: Any, values: dict[str, Any],
+                       keys: list[str]) -> int | None:
+        """Insert unless the unique ``keys`` already exist; the new id, or None."""
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        new_id = conn.execute(stmt.returning(table.c.id)).scalar()
+        return None if new_id is None else int(new_id)
+
+    # ---- feedback -------------------------------------------------------------------
+
+    def apply(self, feedback: Feedback, actor: str = "system") -> Outcome:
+        """Record one piece of feedback and apply the policy to it. Applying the same
+        feedback again changes nothing and reports ``duplicate``."""
+        if feedback.kind not in KINDS:
+            raise InvalidInput(f"unknown feedback kind {feedback.kind!r}: one of {', '.join(KINDS)}")
+        address = normalize(feedback.address)
+        scope = self._valid_scope(feedback.scope)
+        feedback = replace(feedback, scope=scope)
+        now = self.clock()
+        occurred = feedback.occurred_at or now
+        cls = policy.reason_class_of(feedback)
+        changes_ledger = cls in policy.REASON_CLASSES
+        with self._begin() as conn:
+            chain = self._lock(conn) if changes_ledger else None
+            evidence_id = self._store_evidence(conn, feedback, now)
+            event_id = self._insert_ignore(conn, EVENTS, {
+                "tenant_id": self.tenant_id, "fingerprint": feedback.fingerprint(address),
+                "kind": feedback.kind, "address": address, "scope": scope,
+                "reason": feedback.reason, "reason_class": cls, "hard_bounce": feedback.hard_bounce,
+                "status": feedback.status, "reply_code": feedback.reply_code,
+                "diagnostic": feedback.diagnostic, "remote_mta": feedback.remote_mta,
+                "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
+                "source": feedback.source[:200], "disposition": "pending",
+                "details": json.dumps(feedback.details, default=str) if feedback.details else None,
+                "evidence_id": evidence_id, "occurred_at": occurred, "received_at": now,
+            }, ["tenant_id", "fingerprint"])
+            if event_id is None:
+                return Outcome(address, "duplicate", why="this feedback was applied before")
+            recent = self._recent_soft_bounces(conn, address, now, event_id) if cls == "soft_bounce" else 0
+            decision = policy.decide(feedback, self.policy, now, recent)
+            conn.execute(update(EVENTS).where(EVENTS.c.id == event_id)
+                         .values(disposition=decision.effect))
+            action = None
+            if decision.effect == "suppress" and chain is not None:
+                assert decision.reason_class is not None
+                action = self._suppress_row(
+                    conn, chain, now, address, decision.scope, decision.reason_class,
+                    reason=feedback.reason, status=feedback.status, reply_code=feedback.reply_code,
+                    diagnostic=feedback.diagnostic, source=feedback.source, event_id=event_id,
+                    expires_at=decision.expires_at, actor=actor, note=decision.why,
+                    evidence={"event_id": event_id, "source": feedback.source,
+                              "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
+                              "status": feedback.status, "reply_code": feedback.reply_code,
+                              "reason": feedback.reason,
+                              "diagnostic": (feedback.diagnostic or "")[:DIAGNOSTIC_IN_AUDIT] or None},
+                )
+                self._flush_chain(conn, chain)
+        return Outcome(address, decision.effect, decision.reason_class, decision.scope, action,
+                       event_id, decision.why)
+
+    def _store_evidence(self, conn: Connection, feedback: Feedback, now: datetime) -> int | None:
+        if feedback.raw is None:
+            return None
+        digest = hashlib.sha256(feedback.raw).hexdigest()
+        new_id = self._insert_ignore(conn, EVIDENCE, {
+            "tenant_id": self.tenant_id, "sha256": digest, "content_type": feedback.raw_content_type,
+            "body": feedback.raw, "created_at": now,
+        }, ["tenant_id", "sha256"])
+        if new_id is not None:
+            return new_id
+        return int(conn.execute(select(EVIDENCE.c.id).where(
+            EVIDENCE.c.tenant_id == self.tenant_id, EVIDENCE.c.sha256 == digest)).scalar_one())
+
+    def _recent_soft_bounces(self, conn: Connection, address: str, now: datetime,
+                             this_event: int) -> int:
+        since = policy.soft_window_start(self.policy, now)
+        last_delivery = conn.execute(
+            select(func.max(EVENTS.c.occurred_at)).where(
+                EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.address == address,
+                EVENTS.c.kind == "delivered")
+        ).scalar()
+        if last_delivery is not None and last_delivery > since:
+            since = last_delivery
+        count = conn.execute(
+            select(func.count()).select_from(EVENTS).where(
+                EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.address == address,
+                EVENTS.c.reason_class == "soft_bounce", EVENTS.c.occurred_at >= since,
+                EVENTS.c.id != this_event)
+        ).scalar_one()
+        return int(count)
+
+    def _suppress_row(
+        self, conn: Connection, chain: _Chain, now: datetime, address: str, scope: str,
+        reason_class: str, *, reason: str | None, status: str | None, reply_code: str | None,
+        diagnostic: str | None, source: str, event_id: int | None, expires_at: datetime | None,
+        actor: str, note: str, evidence: dict[str, Any], created_at: datetime | None = None,
+    ) -> str:
+        """Create, extend or re-activate one suppression and log it; the audit action."""
+        row = conn.execute(select(SUPPRESSIONS).where(
+            SUPPRESSIONS.c.tenant_id == self.tenant_id, SUPPRESSIONS.c.address == address,
+            SUPPRESSIONS.c.scope == scope, SUPPRESSIONS.c.reason_class == reason_class)).first()
+        details = {"reason": reason, "status": status, "reply_code": reply_code,
+                   "diagnostic": diagnostic, "source": source[:200], "event_id": event_id}
+        if row is None:
+            conn.execute(SUPPRESSIONS.insert().values(
+                tenant_id=self.tenant_id, address=address, scope=scope, reason_class=reason_class,
+                state="active", created_at=created_at or now, updated_at=now, expires_at=expires_at,
+                times_suppressed=1, **details))
+            action = "created"
+        elif row.state == "active":
+            later = expires_at if row.expires_at is None or expires_at is None else max(expires_at, row.expires_at)
+            conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id).values(
+                updated_at=now, expires_at=None if row.expires_at is None else later, **details))
+            action = "extended"
+        else:
+            conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id).values(
+                state="active", created_at=now, updated_at=now, expires_at=expires_at,
+                lifted_at=None, times_suppressed=row.times_suppressed + 1, **details))
+            note = (f"{note} — suppressed again: this is time {row.times_suppressed + 1}; "
+                    f"it was lifted at {row.lifted_at.isoformat() if row.lifted_at else 'an unknown time'}")
+            evidence = {**evidence, "previously_lifted_at": row.lifted_at,
+                        "times_suppressed": row.times_suppressed + 1}
+            action = "created"
+        chain.append(now, actor, action, address, scope, reason_class, note, evidence)
+        return action
+
+    def _valid_scope(self, scope: str | None) -> str:
+        scope = (scope or "*").strip()
+        if scope == "*":
+            return scope
+        known = set(self.settings.scopes)
+        well_formed = 0 < len(scope) <= 100 and all(c.isalnum() or c in "-_.:" for c in scope)
+        if not well_formed:
+            raise InvalidInput(f"scope {scope!r} is not a valid topic name: use letters, digits, "
+                               "'-', '_', '.' or ':' (or '*' for all mail)")
+        if scope not in known and not self.settings.allow_any_scope:
+            raise InvalidInput(f"unknown scope {scope!r}: known scopes are {', '.join(sorted(known))}")
+        return scope
+
+    # ---- operator actions -----------------------------------------------------------
+
+    def suppress(self, address: str, reason_class: str, *, scope: str = "*", note: str = "",
+                 actor: str = "system", expires_at: datetime | None = None,
+                 reason: str | None = None, source: str | None = None) -> Outcome:
+        if reason_class not in policy.REASON_CLASSES:
+            raise InvalidInput(f"unknown reason class {reason_class!r}: one of "
+                               f"{', '.join(policy.REASON_CLASSES)}")
+        address = normalize(address)
+        scope = self._valid_scope(scope)
+        now = self.clock()
+        with self._begin() as conn:
+            chain = self._lock(conn)
+            action = self._suppress_row(
+                conn, chain, now, address, scope, reason_class, reason=reason, status=None,
+                reply_code=None, diagnostic=None, source=source or actor, event_id=None,
+                expires_at=expires_at, actor=actor, note=note or f"suppressed by {actor}",
+                evidence={"note": note} if note else {},
+            )
+            self._flush_chain(conn, chain)
+        return Outcome(address, "suppress", reason_class, scope, action, why=note)
+
+    def lift(self, address: str, *, note: str, actor: str, scope: str | None = None,
+             consent: Consent | None = None) -> list[Outcome]:
+        """Lift the address's active suppressions (on ``scope``, or all) that the policy
+        lets this call lift. If the policy refuses any of them, nothing is lifted, the
+        refusal is logged, and :class:`PolicyRefused` says what would be needed."""
+        address = normalize(address)
+        if not note.strip():
+            raise InvalidInput("a lift needs a note saying why (--note)")
+        now = self.clock()
+        refused: list[str] = []
+        outcomes: list[Outcome] = []
+        with self._begin() as conn:
+            chain = self._lock(conn)
+            rows = self._active_rows(conn, address, scope, now)
+            if not rows:
+                where = f" on scope {scope!r}" if scope else ""
+                raise NotFound(f"{address} has no active suppression{where}: nothing to lift")
+            for row in rows:
+                problem = self._lift_refusal(row.reason_class, consent)
+                if problem:
+                    refused.append(f"{row.reason_class} on {row.scope!r}: {problem}")
+                    chain.append(now, actor, "lift_refused", address, row.scope, row.reason_class,
+                                 f"{note} — refused: {problem}",
+                                 consent.as_evidence() if consent else {})
+            if not refused:
+                evidence = consent.as_evidence() if consent else {}
+                for row in rows:
+                    conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id)
+                                 .values(state="lifted", lifted_at=now, updated_at=now))
+                    chain.append(now, actor, "lifted", address, row.scope, row.reason_class, note,
+                                 evidence)
+                    outcomes.append(Outcome(address, "lift", row.reason_class, row.scope, "lifted",
+                                            why=note))
+            self._flush_chain(conn, chain)
+        if refused:
+            raise PolicyRefused(f"cannot lift {address}: " + "; ".join(refused),
+                                details={"refused": refused})
+        return outcomes
+
+    def _lift_refusal(self, reason_class: str, consent: Consent | None) -> str | None:
+        rule = policy.lift_rule(self.policy, reason_class)
+        if rule == "consent":
+            if consent is None:
+                return policy.LIFT_EXPLANATIONS["consent"]
+            gaps = consent.missing()
+            if gaps:
+                return "the recipient's consent must be recorded; missing: " + ", ".join(gaps)
+        if rule == "resubscribe":
+            return policy.LIFT_EXPLANATIONS["resubscribe"]
+        return None
+
+    def resubscribe(self, address: str, *, scope: str = "*", evidence: str, actor: str) -> list[Outcome]:
+        """The recipient's own re-subscription: lifts their unsubscribe on ``scope``."""
+        address = normalize(address)
+        scope = self._valid_scope(scope)
+        if not evidence.strip():
+            raise InvalidInput("a re-subscription needs evidence of the recipient's request (--evidence)")
+        now = self.clock()
+        with self._begin() as conn:
+            chain = self._lock(conn)
+            rows = [r for r in self._active_rows(conn, address, scope, now)
+                    if r.reason_class == "unsubscribe" and r.scope == scope]
+            if not rows:
+                raise NotFound(f"{address} has no active unsubscribe on scope {scope!r}")
+            for row in rows:
+                conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id)
+                             .values(state="lifted", lifted_at=now, updated_at=now))
+                chain.append(now, actor, "resubscribed", address, scope, "unsubscribe",
+                             "re-subscribed by the recipient", {"evidence": evidence})
+            self._flush_chain(conn, chain)
+        return [Outcome(address, "lift", "unsubscribe", scope, "resubscribed")]
+
+    def expire_due(self) -> int:
+        """Lift suppressions whose expiry has passed (soft bounces), logging each."""
+        now = self.clock()
+        with self._begin() as conn:
+            chain = self._lock(conn)
+            rows = conn.execute(select(SUPPRESSIONS).where(
+                SUPPRESSIONS.c.tenant_id == self.tenant_id, SUPPRESSIONS.c.state == "active",
+                SUPPRESSIONS.c.expires_at.is_not(None), SUPPRESSIONS.c.expires_at <= now)).all()
+            for row in rows:
+                conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id)
+                             .values(state="lifted", lifted_at=now, updated_at=now))
+                chain.append(now, "system", "expired", row.address, row.scope, row.reason_class,
+                             f"expired at {row.expires_at.isoformat()}", {})
+            self._flush_chain(conn, chain)
+        return len(rows)
+
+    def _active_rows(self, conn: Connection, address: str, scope: str | None,
+                     now: datetime) -> list[Any]:
+        query = select(SUPPRESSIONS).where(
+            SUPPRESSIONS.c.tenant_id == self.tenant_id, SUPPRESSIONS.c.address == address,
+            SUPPRESSIONS.c.state == "active",
+            or_(SUPPRESSIONS.c.expires_at.is_(None), SUPPRESSIONS.c.expires_at > now))
+        if scope is not None:
+            query = query.where(SUPPRESSIONS.c.scope == scope)
+        return list(conn.execute(query.order_by(SUPPRESSIONS.c.id)).all())
+
+    # ---- reads ----------------------------------------------------------------------
+
+    def check(self, addresses: Iterable[str], scope: str = "*") -> list[CheckResult]:
+        """May I send to these? One result per input, in order. Suppressions on ``*``
+        apply to every send; a topic's apply to sends on that topic."""
+        scope = self._valid_scope(scope)
+        scopes = ["*"] if scope == "*" else ["*", scope]
+        results: list[CheckResult | None] = []
+        wanted: dict[str, list[int]] = {}
+        for raw in addresses:
+            try:
+                canonical = normalize(raw)
+            except InvalidAddress as exc:
+                results.append(CheckResult(raw.strip(), "suppressed", "invalid", error=exc.message))
+                continue
+            wanted.setdefault(canonical, []).append(len(results))
+            results.append(None)
+        now = self.clock()
+        found: dict[str, list[Any]] = {}
+        keys = list(wanted)
+        try:
+            with self.engine.connect() as conn:
+                for start in range(0, len(keys), CHECK_BATCH):
+                    batch = keys[start:start + CHECK_BATCH]
+                    rows = conn.execute(select(
+                        SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope, SUPPRESSIONS.c.reason_class,
+                        SUPPRESSIONS.c.reason, SUPPRESSIONS.c.created_at, SUPPRESSIONS.c.expires_at,
+                    ).where(SUPPRESSIONS.c.tenant_id == self.tenant_id,
+                            SUPPRESSIONS.c.address.in_(batch), SUPPRESSIONS.c.state == "active",
+                            SUPPRESSIONS.c.scope.in_(scopes)))
+                    for row in rows:
+                        if row.expires_at is None or row.expires_at > now:
+                            found.setdefault(row.address, []).append(row)
+        except OperationalError as exc:
+            raise unavailable(self.engine, exc) from exc
+        for address, positions in wanted.items():
+            result = self._verdict(address, found.get(address, []))
+            for pos in positions:
+                results[pos] = result
+        return [r for r in results if r is not None]
+
+    def _verdict(self, address: str, rows: list[Any]) -> CheckResult:
+        if not rows:
+            return CheckResult(address, "allowed")
+        cls = policy.strongest([r.reason_class for r in rows])
+        row = min((r for r in rows if r.reason_class == cls), key=lambda r: r.created_at)
+        rule = policy.lift_rule(self.policy, cls)
+        return CheckResult(address, "suppressed", cls, row.reason, row.scope, row.created_at,
+                           row.expires_at, rule, policy.LIFT_EXPLANATIONS.get(rule))
+
+    def _filtered(self, flt: SuppressionFilter) -> Any:
+        query = select(SUPPRESSIONS).where(SUPPRESSIONS.c.tenant_id == self.tenant_id)
+        if flt.state:
+            query = query.where(SUPPRESSIONS.c.state == flt.state)
+        if flt.reason_classes:
+            unknown = set(flt.reason_classes) - set(policy.REASON_CLASSES)
+            if unknown:
+                raise InvalidInput(f"unknown reason class {sorted(unknown)[0]!r}: one of "
+                                   f"{', '.join(policy.REASON_CLASSES)}")
+            query = query.where(SUPPRESSIONS.c.reason_class.in_(list(flt.reason_classes)))
+        if flt.bounce_reason:
+            query = query.where(SUPPRESSIONS.c.reason == flt.bounce_reason)
+        if flt.scope:
+            query = query.where(SUPPRESSIONS.c.scope == flt.scope)
+        if flt.since:
+            query = query.where(SUPPRESSIONS.c.created_at >= flt.since)
+        if flt.until:
+            query = query.where(SUPPRESSIONS.c.created_at < flt.until)
+        if flt.match:
+            pattern = _glob_to_like(flt.match.lower())
+            if "%" not in pattern and "_" not in pattern.replace("\\_", ""):
+                pattern = f"%{pattern}%"
+            query = query.where(SUPPRESSIONS.c.address.like(pattern, escape="\\"))
+        return query
+
+    def list(self, flt: SuppressionFilter = SuppressionFilter(), *, limit: int = 100,
+             after_id: int | None = None) -> list[Any]:
+        query = self._filtered(flt)
+        if after_id is not None:
+            query = query.where(SUPPRESSIONS.c.id > after_id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(SUPPRESSIONS.c.id).limit(limit)).all())
+
+    def count_by_class(self, flt: SuppressionFilter = SuppressionFilter()) -> dict[str, int]:
+        sub = self._filtered(flt).subquery()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(sub.c.reason_class, func.count()).group_by(sub.c.reason_class))
+            return {str(cls): int(n) for cls, n in rows}
+
+    def iter_export(self, flt: SuppressionFilter = SuppressionFilter(), batch: int = 5000) -> Iterator[Any]:
+        after: int | None = None
+        while True:
+            rows = self.list(flt, limit=batch, after_id=after)
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].id
+
+    def suppressions_for(self, address: str) -> list[Any]:
+        address = normalize(address)
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(SUPPRESSIONS).where(
+                SUPPRESSIONS.c.tenant_id == self.tenant_id, SUPPRESSIONS.c.address == address)
+                .order_by(SUPPRESSIONS.c.id)).all())
+
+    def events_for(self, address: str, limit: int = 500) -> list[Any]:
+        address = normalize(address)
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(EVENTS).where(
+                EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.address == address)
+                .order_by(EVENTS.c.occurred_at.desc(), EVENTS.c.id.desc()).limit(limit)).all())
+
+    def alerts(self, since: datetime | None = None, limit: int = 500) -> list[Any]:
+        """Sender-side failures: recorded, never a reason to suppress the recipient."""
+        query = select(EVENTS).where(EVENTS.c.tenant_id == self.tenant_id,
+                                     EVENTS.c.disposition == "alert")
+        if since is not None:
+            query = query.where(EVENTS.c.occurred_at >= since)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(EVENTS.c.occurred_at.desc()).limit(limit)).all())
+
+    def evidence(self, evidence_id: int) -> tuple[str, bytes]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(EVIDENCE.c.content_type, EVIDENCE.c.body).where(
+                EVIDENCE.c.tenant_id == self.tenant_id, EVIDENCE.c.id == evidence_id)).first()
+        if row is None:
+            raise NotFound(f"no evidence with id {evidence_id}")
+        return str(row.content_type), bytes(row.body)
+
+    # ---- audit ----------------------------------------------------------------------
+
+    def audit_for(self, address: str | None = None, limit: int | None = None) -> list[Any]:
+        query = select(AUDIT).where(AUDIT.c.tenant_id == self.tenant_id)
+        if address is not None:
+            query = query.where(AUDIT.c.address == normalize(address))
+        query = query.order_by(AUDIT.c.seq.desc() if limit else AUDIT.c.seq)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).all())
+
+    def verify_audit(self) -> ChainProblem | None:
+        with self.engine.connect() as conn:
+            head = conn.execute(select(TENANTS.c.audit_seq, TENANTS.c.audit_head)
+                                .where(TENANTS.c.id == self.tenant_id)).one()
+            rows = conn.execution_options(yield_per=10000).execute(
+                select(AUDIT).where(AUDIT.c.tenant_id == self.tenant_id).order_by(AUDIT.c.seq))
+            entries = (
+                StoredEntry(r.id, EntryFields(
+                    tenant_id=r.tenant_id, seq=r.seq, at=r.at, actor=r.actor, action=r.action,
+                    address=r.address, scope=r.scope, reason_class=r.reason_class, note=r.note,
+                    evidence=r.evidence, prev_hash=r.prev_hash), r.entry_hash)
+                for r in rows
+            )
+            return verify_chain(entries, int(head.audit_seq), str(head.audit_head))
+
+    # ---- bulk import ----------------------------------------------------------------
+
+    def import_rows(self, rows: Iterable[ImportRow], *, source: str, actor: str,
+                    progress: Callable[[int], None] | None = None) -> ImportSummary:
+        """Apply a whole file or nothing: every row is validated before anything is written."""
+        prepared, problems = self._prepare_import(rows)
+        if problems:
+            shown = "; ".join(f"line {n}: {p}" for n, p in problems[:10])
+            more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+            raise ImportFileInvalid(
+                f"{len(problems)} bad line(s), nothing imported: {shown}{more}. "
+                "Fix these lines and import the file again.", problems)
+        summary = ImportSummary(rows=len(prepared))
+        now = self.clock()
+        with self._begin() as conn:
+            chain = self._lock(conn)
+            existing = self._existing_keys(conn, {r.address for r in prepared})
+            fresh: list[dict[str, Any]] = []
+            seen: set[tuple[str, str, str]] = set()
+            for row in prepared:
+                key = (row.address, row.scope, row.reason_class)
+                state = existing.get(key)
+                if key in seen or state == "active":
+                    summary.unchanged += 1
+                    continue
+                seen.add(key)
+                summary.by_class[row.reason_class] = summary.by_class.get(row.reason_class, 0) + 1
+                note = row.note or f"imported from {source}"
+                evidence = {"source": source, "line": row.line, "reason": row.reason}
+                if state == "lifted":
+                    self._suppress_row(conn, chain, now, row.address, row.scope, row.reason_class,
+                                       reason=row.reason, status=None, reply_code=None,
+                                       diagnostic=None, source=source, event_id=None,
+                                       expires_at=None, actor=actor, note=note, evidence=evidence)
+                    summary.reactivated += 1
+                    continue
+                fresh.append({
+                    "tenant_id": self.tenant_id, "address": row.address, "scope": row.scope,
+                    "reason_class": row.reason_class, "reason": row.reason, "status": None,
+                    "reply_code": None, "diagnostic": None, "source": source[:200], "event_id": None,
+                    "state": "active", "created_at": row.created_at or now, "updated_at": now,
+                    "expires_at": None, "lifted_at": None, "times_suppressed": 1,
+                })
+                chain.append(now, actor, "created", row.address, row.scope, row.reason_class,
+                             note, evidence)
+                summary.created += 1
+                if len(fresh) >= 10000:
+                    _bulk_insert(conn, SUPPRESSIONS, fresh)
+                    self._flush_chain(conn, chain)
+                    if progress:
+                        progress(len(fresh))
+                    fresh.clear()
+            _bulk_insert(conn, SUPPRESSIONS, fresh)
+            self._flush_chain(conn, chain)
+            if progress:
+                progress(len(fresh))
+        return summary
+
+    def _prepare_import(self, rows: Iterable[ImportRow]) -> tuple[list[ImportRow], list[tuple[int, str]]]:
+        prepared: list[ImportRow] = []
+        problems: list[tuple[int, str]] = []
+        for row in rows:
+            try:
+                if row.reason_class not in policy.REASON_CLASSES:
+                    raise InvalidInput(f"unknown reason {row.reason_class!r}: one of "
+                                       f"{', '.join(policy.REASON_CLASSES)}")
+                prepared.append(replace(row, address=normalize(row.address),
+                                        scope=self._valid_scope(row.scope)))
+            except InvalidInput as exc:
+                problems.append((row.line, exc.message))
+        return prepared, problems
+
+    def _existing_keys(self, conn: Connection, addresses: set[str]) -> dict[tuple[str, str, str], str]:
+        found: dict[tuple[str, str, str], str] = {}
+        cols = (SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope, SUPPRESSIONS.c.reason_class,
+                SUPPRESSIONS.c.state)
+        if len(addresses) > 50000:
+            # Cheaper to read the tenant's whole list once than to probe in batches.
+            rows: Iterable[Any] = conn.execute(select(*cols).where(
+                SUPPRESSIONS.c.tenant_id == self.tenant_id))
+            for r in rows:
+                if r.address in addresses:
+                    found[(r.address, r.scope, r.reason_class)] = r.state
+            return found
+        ordered = sorted(addresses)
+        for start in range(0, len(ordered), CHECK_BATCH):
+            for r in conn.execute(select(*cols).where(
+                    SUPPRESSIONS.c.tenant_id == self.tenant_id,
+                    SUPPRESSIONS.c.address.in_(ordered[start:start + CHECK_BATCH]))):
+                found[(r.address, r.scope, r.reason_class)] = r.state
+        return found
+
+
+def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows; PostgreSQL's COPY is several times faster than INSERTs."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        columns = list(rows[0])
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    else:
+        conn.execute(table.insert(), rows)
+
+
+def filter_from(reason: Sequence[str] | None = None, **kwargs: Any) -> SuppressionFilter:
+    return SuppressionFilter(reason_classes=list(reason) if reason else None, **kwargs)
+
