@@ -1,0 +1,131 @@
+"""Turn a diagnostic (an SMTP reply, a log line, a provider's prose) plus what
+else is known (status code, failed SMTP command, remote host) into a reason.
+
+The rule, in order:
+
+1. a provider table for the remote host, when its phrase matches;
+2. the most specific phrase of the reason table (the longest match wins; the
+   table order breaks ties);
+3. the enhanced status code on its own;
+4. what the context implies (a delayed action means expired, a refused
+   ``MAIL FROM`` means the sender was rejected);
+5. otherwise ``onhold`` when there is a failure we cannot name, or ``undefined``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postwarden.classify import providers
+from postwarden.classify.reasons import ALIASES, BY_NAME, REASONS, SENDER_SIDE
+from postwarden.classify.status import find_reply_code, find_status, is_private, status_reason
+
+MAX_TEXT = 4096
+
+# Which reasons to try, most specific first; the order only breaks ties between
+# phrases of equal length.
+MATCH_ORDER: tuple[str, ...] = (
+    "notcompliantrfc", "authfailure", "requireptr", "failedstarttls", "norelaying",
+    "hasmoved", "mailboxfull", "mesgtoobig", "exceedlimit", "virusdetected",
+    "spamdetected", "badreputation", "toomanyconn", "speeding", "suspend",
+    "hostunknown", "userunknown", "notaccept", "rejected", "filtered",
+    "policyviolation", "blocked", "contenterror", "securityerror", "syntaxerror",
+    "mailererror", "systemfull", "expired", "networkerror", "systemerror",
+)
+
+_TABLE: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (name, BY_NAME[name].phrases) for name in MATCH_ORDER
+)
+
+
+@dataclass(frozen=True)
+class ReplyVerdict:
+    reply_code: str | None
+    status: str | None
+    reason: str
+    hard_bounce: bool
+    sender_side: bool
+
+
+def phrase_reason(text: str) -> tuple[str | None, int]:
+    """The reason whose phrase matches ``text`` (lower-case) most specifically,
+    and the length of that phrase (0 when nothing matched)."""
+    best: str | None = None
+    best_len = 0
+    for name, phrases in _TABLE:
+        for phrase in phrases:
+            if len(phrase) > best_len and phrase in text:
+                best, best_len = name, len(phrase)
+    return best, best_len
+
+
+def decide(
+    diagnostic: str | None,
+    status: str | None = None,
+    reply_code: str | None = None,
+    *,
+    action: str | None = None,
+    command: str | None = None,
+    remote_mta: str | None = None,
+) -> str:
+    """The reason for one failed (or delayed, or delivered) recipient."""
+    action = (action or "").lower()
+    if action in ("delivered", "relayed", "expanded") or (status or "").startswith("2"):
+        return "delivered"
+    text = " ".join((diagnostic or "")[:MAX_TEXT].lower().split())
+    if text:
+        found = providers.match(text, remote_mta)
+        if found:
+            return found
+    by_phrase, length = phrase_reason(text) if text else (None, 0)
+    by_status = None if is_private(status) else status_reason(status)
+    if by_phrase and by_status and by_phrase != by_status:
+        if length < 8 and by_status not in ("syntaxerror", "systemerror", "networkerror"):
+            return by_status
+        return by_phrase
+    if by_phrase:
+        return by_phrase
+    if by_status:
+        return by_status
+    if action == "delayed":
+        return "expired"
+    command = (command or "").upper()
+    if command == "MAIL":
+        return "rejected"
+    if status or reply_code or text:
+        return "onhold"
+    return "undefined"
+
+
+def is_hard_bounce(reason: str, status: str | None = None, reply_code: str | None = None) -> bool:
+    """True when the *address* is bad: a reason to stop mailing it at once."""
+    reason = ALIASES.get(reason, reason)
+    row = BY_NAME.get(reason)
+    if row is None:
+        return False
+    if reason == "notaccept":
+        return (status or reply_code or "5").startswith("5")
+    return row.hard
+
+
+def classify_reply(text: str) -> ReplyVerdict:
+    """Classify one SMTP reply or log line on its own, e.g.
+    ``550 5.1.1 <a@b>: Recipient address rejected: User unknown``."""
+    text = (text or "")[:MAX_TEXT]
+    reply_code = find_reply_code(text)
+    status = find_status(text)
+    if status is None and reply_code and reply_code[0] in "245":
+        status = None
+    reason = decide(text, status, reply_code)
+    if reason in ("onhold", "undefined") and reply_code and reply_code.startswith("2"):
+        reason = "delivered"
+    return ReplyVerdict(
+        reply_code=reply_code,
+        status=status,
+        reason=reason,
+        hard_bounce=is_hard_bounce(reason, status, reply_code),
+        sender_side=reason in SENDER_SIDE,
+    )
+
+
+__all__ = ["REASONS", "ReplyVerdict", "classify_reply", "decide", "is_hard_bounce"]

@@ -1,0 +1,36 @@
+"""Standard delivery status notifications (RFC 3464): a ``message/delivery-status``
+part, or the same fields pasted into the text by an MTA that skipped the MIME.
+
+When the machine-readable part carries no Diagnostic-Code (or only a vague one),
+the human-readable part usually quotes the remote server; that text is taken
+from the lines around the recipient's address."""
+
+from __future__ import annotations
+
+from postwarden.parse.decoder import Decoded
+from postwarden.parse.dsn import findings_from_dsn, has_dsn_fields
+from postwarden.parse.message import Message
+from postwarden.parse.textscan import text_about
+
+NAME = "rfc3464"
+PRIORITY = 800
+
+
+def decode(msg: Message) -> Decoded | None:
+    texts = list(msg.dsn)
+    if not texts and has_dsn_fields(msg.body):
+        texts = [msg.body]
+    if not texts:
+        return None
+    findings = []
+    for text in texts:
+        findings.extend(findings_from_dsn(text))
+    findings = [f for f in findings if f.recipient or f.status or f.diagnostic]
+    if not findings:
+        return None
+    for f in findings:
+        if f.recipient and (not f.diagnostic or len(f.diagnostic) < 12):
+            about = text_about(msg.body, f.recipient)
+            if about:
+                f.diagnostic = f"{f.diagnostic} {about}" if f.diagnostic else about
+    return Decoded(findings)

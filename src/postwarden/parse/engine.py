@@ -1,0 +1,156 @@
+"""From raw bytes to a :class:`ParseResult`: build the message view, let the
+decoders look at it in priority order, then fill in and classify each record."""
+
+from __future__ import annotations
+
+from postwarden.classify.reply import decide, is_hard_bounce
+from postwarden.classify.status import find_reply_code, find_status
+from postwarden.parse import mime
+from postwarden.parse.decoder import Decoded, Finding
+from postwarden.parse.decoders import DECODERS
+from postwarden.parse.message import Message, build, clean_address, first_address
+from postwarden.parse.mime import Headers
+from postwarden.parse.model import DeliveryStatus, OriginalMessage, ParseResult
+
+MAX_DIAGNOSTIC = 2000
+
+
+def parse_message(raw: bytes) -> ParseResult:
+    """Parse one raw RFC 5322 message. Never raises: a message that cannot be
+    understood gives a result with ``error`` set."""
+    try:
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            return ParseResult(error=f"expected bytes, got {type(raw).__name__}")
+        raw = bytes(raw)
+        if not raw.strip():
+            return ParseResult(error="empty message")
+        return _parse(raw)
+    except RecursionError:
+        return ParseResult(error="message nests too deeply")
+    except Exception as exc:  # the parser must survive any input; report, never raise
+        return ParseResult(error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _parse(raw: bytes) -> ParseResult:
+    msg = build(raw)
+    if not len(msg.headers) and not msg.body.strip():
+        return ParseResult(error="no header fields and no body: not a message")
+    decoded: Decoded | None = None
+    name: str | None = None
+    for decoder in DECODERS:
+        result = decoder.decode(msg)
+        if result is not None and (result.findings or result.kind):
+            decoded, name = result, decoder.NAME
+            break
+    if decoded is None:
+        return ParseResult(kind="none", original=None)
+    records = [_finish(f) for f in decoded.findings]
+    records = _dedupe(records)
+    kind = decoded.kind or _kind_of(records)
+    original = _original(decoded.original or msg.original, msg)
+    return ParseResult(
+        kind=kind,
+        records=records,
+        original=original,
+        complaint=decoded.complaint,
+        decoder=name,
+    )
+
+
+def _finish(f: Finding) -> DeliveryStatus:
+    diagnostic = " ".join(f.diagnostic.split())[:MAX_DIAGNOSTIC] if f.diagnostic else None
+    status = f.status or (find_status(diagnostic) if diagnostic else None)
+    reply_code = f.reply_code or (find_reply_code(diagnostic) if diagnostic else None)
+    if f.reason in ("feedback", "vacation"):
+        reason = f.reason
+    else:
+        reason = f.reason or decide(
+            diagnostic, status, reply_code, action=f.action, command=f.command,
+            remote_mta=f.remote_mta,
+        )
+    if status and reply_code and status[0] != reply_code[0] and reply_code[0] in "45":
+        if status[0] == "2" or reason != "delivered":
+            status = reply_code[0] + status[1:]
+    if not status and reason not in ("feedback", "vacation"):
+        status = _default_status(reason, reply_code, f.action)
+    recipient = clean_address(f.recipient) if f.recipient else None
+    return DeliveryStatus(
+        recipient=recipient or None,
+        original_recipient=f.original_recipient,
+        action=f.action or _default_action(reason, status),
+        status=status,
+        reply_code=reply_code,
+        reason=reason,
+        hard_bounce=is_hard_bounce(reason, status, reply_code),
+        diagnostic=diagnostic,
+        remote_mta=f.remote_mta,
+        reporting_mta=f.reporting_mta,
+        arrival_date=f.arrival_date,
+        last_attempt_date=f.last_attempt_date,
+        feedback_type=f.feedback_type,
+    )
+
+
+def _default_status(reason: str, reply_code: str | None, action: str | None) -> str:
+    if reason == "delivered":
+        return "2.0.0"
+    if reply_code and reply_code[0] in "45":
+        return f"{reply_code[0]}.0.0"
+    if (action or "") == "delayed":
+        return "4.0.0"
+    return "5.0.0"
+
+
+def _default_action(reason: str, status: str | None) -> str | None:
+    if reason in ("feedback", "vacation"):
+        return None
+    if reason == "delivered":
+        return "delivered"
+    if status and status.startswith("4"):
+        return "delayed"
+    return "failed"
+
+
+def _dedupe(records: list[DeliveryStatus]) -> list[DeliveryStatus]:
+    seen: set[tuple[str | None, str | None, str | None]] = set()
+    out: list[DeliveryStatus] = []
+    for r in records:
+        key = ((r.recipient or "").lower() or None, r.status, r.reason)
+        if key in seen and r.recipient:
+            continue
+        seen.add(key)
+        out.append(r)
+    return out
+
+
+def _kind_of(records: list[DeliveryStatus]) -> str:
+    if not records:
+        return "none"
+    reasons = {r.reason for r in records}
+    if "feedback" in reasons:
+        return "complaint"
+    if "vacation" in reasons:
+        return "autoreply"
+    if reasons == {"delivered"}:
+        return "delivered"
+    if all(r.action == "delayed" for r in records):
+        return "delay"
+    return "bounce"
+
+
+def _original(headers: Headers | None, msg: Message) -> OriginalMessage | None:
+    if headers is None or not len(headers):
+        return None
+    def field(name: str) -> str | None:
+        value = headers.get(name)
+        return mime.decode_words(value) if value else None
+    envelope = headers.get("return-path") or None
+    if envelope:
+        envelope = first_address(envelope) or clean_address(envelope) or None
+    return OriginalMessage(
+        message_id=(headers.get("message-id") or None),
+        subject=field("subject"),
+        from_=field("from"),
+        to=field("to"),
+        envelope_sender=envelope,
+    )
