@@ -98,7 +98,9 @@ def _merge_policy(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> 
 def load(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
-    config_path = env.get("POSTWARDEN_CONFIG") or ("postwarden.toml" if Path("postwarden.toml").exists() else None)
+    config_path = env.get("POSTWARDEN_CONFIG")
+    if config_path is None and Path("postwarden.toml").exists():
+        config_path = "postwarden.toml"
     if config_path:
         with open(config_path, "rb") as fh:
             for key, value in tomllib.load(fh).items():

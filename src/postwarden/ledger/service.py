@@ -334,9 +334,11 @@ class Ledger:
                 times_suppressed=1, **details))
             action = "created"
         elif row.state == "active":
-            later = expires_at if row.expires_at is None or expires_at is None else max(expires_at, row.expires_at)
+            # Extending never shortens: a permanent suppression stays permanent.
+            unbounded = row.expires_at is None or expires_at is None
             conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id).values(
-                updated_at=now, expires_at=None if row.expires_at is None else later, **details))
+                updated_at=now, expires_at=None if unbounded else max(expires_at, row.expires_at),
+                **details))
             action = "extended"
         else:
             conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id).values(

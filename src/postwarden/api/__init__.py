@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): the ledger operations under /v1, OpenAPI at /docs."""

@@ -1,0 +1,1 @@
+"""Intake: every way feedback and suppression data reach postwarden."""

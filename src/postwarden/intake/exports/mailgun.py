@@ -1,0 +1,45 @@
+"""Mailgun suppression exports: bounces (address, code, error, created_at), complaints
+(address, created_at) and unsubscribes (address, tags, created_at; a tag ``*`` means
+all mail, any other tag is a topic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TextIO
+
+from postwarden.intake.exports import (
+    ExportFormat,
+    Item,
+    csv_records,
+    header_columns,
+    parse_time,
+    require,
+    rows_from,
+)
+from postwarden.ledger.service import ImportRow
+
+
+def _convert(line: int, values: Mapping[str, str]) -> ImportRow:
+    created = parse_time(values.get("created_at"))
+    address = values["address"]
+    if "code" in values or "error" in values:
+        code = values.get("code", "")
+        cls = "soft_bounce" if code.startswith("4") else "hard_bounce"
+        return ImportRow(line, address, cls, created_at=created,
+                         note=f"Mailgun bounce {code}: {values.get('error', '')}"[:500])
+    if "tags" in values:
+        tag = (values["tags"].strip("[]\"' ").split(",")[0].strip("\"' ") or "*")
+        return ImportRow(line, address, "unsubscribe", scope=tag, created_at=created,
+                         note="Mailgun unsubscribe")
+    return ImportRow(line, address, "complaint", created_at=created, note="Mailgun complaint")
+
+
+def read(stream: TextIO) -> Iterator[Item]:
+    problem = require(header_columns(stream), ["address"], "Mailgun")
+    if problem:
+        yield problem
+        return
+    yield from rows_from(csv_records(stream), _convert)
+
+
+FORMAT = ExportFormat("mailgun", "Mailgun bounces, complaints or unsubscribes (CSV)", read)
