@@ -81,12 +81,12 @@ def decide(
     by_status = None if is_private(status) else status_reason(status)
     if by_phrase and by_status and by_phrase != by_status:
         if length < 8 and by_status not in ("syntaxerror", "systemerror", "networkerror"):
-            return by_status
-        return by_phrase
-    if by_phrase:
-        return by_phrase
-    if by_status:
-        return by_status
+            by_phrase = by_status
+    reason = by_phrase or by_status
+    if reason == "userunknown" and _filtered_context(status, command):
+        return "filtered"
+    if reason:
+        return reason
     if action == "delayed":
         return "expired"
     command = (command or "").upper()
@@ -95,6 +95,17 @@ def decide(
     if status or reply_code or text:
         return "onhold"
     return "undefined"
+
+
+def _filtered_context(status: str | None, command: str | None) -> bool:
+    """"User unknown" said after DATA, or under a code that is not about the
+    address (X.2.0, X.2.1, X.7.1), is a filter's refusal, not a missing mailbox."""
+    command = (command or "").upper()
+    if command == "DATA":
+        return True
+    if command in ("RCPT", "MAIL"):
+        return False
+    return bool(status) and status[2:] in ("2.0", "2.1", "7.1")
 
 
 def is_hard_bounce(reason: str, status: str | None = None, reply_code: str | None = None) -> bool:

@@ -3,6 +3,7 @@ decoders look at it in priority order, then fill in and classify each record."""
 
 from __future__ import annotations
 
+from postwarden.classify.command import detect_command
 from postwarden.classify.reply import decide, is_hard_bounce
 from postwarden.classify.status import find_reply_code, find_status
 from postwarden.parse import mime
@@ -65,7 +66,8 @@ def _finish(f: Finding) -> DeliveryStatus:
         reason = f.reason
     else:
         reason = f.reason or decide(
-            diagnostic, status, reply_code, action=f.action, command=f.command,
+            diagnostic, status, reply_code, action=f.action,
+            command=f.command or detect_command(diagnostic or ""),
             remote_mta=f.remote_mta,
         )
     if status and reply_code and status[0] != reply_code[0] and reply_code[0] in "45":

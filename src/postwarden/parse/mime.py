@@ -34,7 +34,8 @@ _ENTITY = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"',
 def normalize_newlines(raw: bytes) -> bytes:
     if b"\r" not in raw:
         return raw
-    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    # "\r\r\n" (a CRLF file passed through a CRLF converter) is one line end too.
+    return raw.replace(b"\r\n", b"\n").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 class Headers:

@@ -7,6 +7,7 @@ from the lines around the recipient's address."""
 
 from __future__ import annotations
 
+from postwarden.classify.command import detect_command
 from postwarden.parse.decoder import Decoded
 from postwarden.parse.dsn import findings_from_dsn, has_dsn_fields
 from postwarden.parse.message import Message
@@ -29,8 +30,8 @@ def decode(msg: Message) -> Decoded | None:
     if not findings:
         return None
     for f in findings:
-        if f.recipient and (not f.diagnostic or len(f.diagnostic) < 12):
-            about = text_about(msg.body, f.recipient)
-            if about:
-                f.diagnostic = f"{f.diagnostic} {about}" if f.diagnostic else about
+        about = text_about(msg.body, f.recipient) if f.recipient else ""
+        if about and (not f.diagnostic or len(f.diagnostic) < 12):
+            f.diagnostic = f"{f.diagnostic} {about}" if f.diagnostic else about
+        f.command = detect_command(f"{f.diagnostic or ''}\n{about}")
     return Decoded(findings)

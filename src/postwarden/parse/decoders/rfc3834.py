@@ -25,6 +25,7 @@ _HEADER_MARKS = (
 # "This email inbox kijitora@example.com is no longer in use."
 _GONE = ("no longer in use", "no longer monitored", "is no longer active", "no longer being monitored",
          "is not monitored", "no longer checked", "inbox is no longer")
+_DAEMON = re.compile(r"(?i)mailer-daemon|postmaster|mail delivery")
 _BOUNCE_SUBJECT = re.compile(
     r"(?i)undeliver|deliver(?:y|ed)? (?:status|fail|notification)|returned mail|failure|"
     r"bounce|non[- ]?remis|mail system error|could not be delivered|not delivered|rejected"
@@ -47,7 +48,7 @@ def decode(msg: Message) -> Decoded | None:
         signs += 2
     if signs < 2 or _BOUNCE_SUBJECT.search(subject):
         return None
-    if msg.dsn or msg.feedback is not None:
+    if msg.dsn or msg.feedback is not None or _DAEMON.search(msg.from_):
         return None
     sender = first_address(msg.from_) or first_address(headers.get("reply-to"))
     if not sender:

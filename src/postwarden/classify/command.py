@@ -1,0 +1,42 @@
+"""Which SMTP command a failure answered. A recipient refused after DATA was
+accepted at RCPT time, so "user unknown" there is a content filter speaking,
+not a missing mailbox."""
+
+from __future__ import annotations
+
+import re
+
+_SAID_AFTER = re.compile(
+    r"(?i)(?:after|in reply to|in response to|while sending|reply to)\s+(?:the\s+)?"
+    r"(end of data|data|rcpt to|rcpt|mail from|mail|helo|ehlo|connect|starttls|auth)\b"
+)
+_TRANSCRIPT = re.compile(r"(?im)^\s*(?:>>>|sent <<<|<<<\s*sent:?|->)\s*(data|rcpt|mail|helo|ehlo|auth|starttls)\b")
+_PAREN = re.compile(r"(?i)\((data|rcpt to|mail from)\b")
+_RCPT_TAG = re.compile(r"(?i)\[rcpt_to\]|\brcpt to\s*:?\s*<")
+
+_NAMES = {
+    "end of data": "DATA", "data": "DATA", "rcpt to": "RCPT", "rcpt": "RCPT",
+    "mail from": "MAIL", "mail": "MAIL", "helo": "HELO", "ehlo": "HELO",
+    "connect": "CONN", "starttls": "STARTTLS", "auth": "AUTH",
+}
+
+
+def detect_command(text: str) -> str | None:
+    """The SMTP command named by ``text`` as the one that failed, or None."""
+    if not text:
+        return None
+    text = text[:6000]
+    match = _SAID_AFTER.search(text)
+    if match:
+        return _NAMES[match.group(1).lower()]
+    found = _TRANSCRIPT.findall(text)
+    if found:
+        return _NAMES[found[-1].lower()]
+    match = _PAREN.search(text)
+    if match:
+        return _NAMES[match.group(1).lower()]
+    if re.search(r"(?m)^\s*DATA\s*$", text):
+        return "DATA"
+    if _RCPT_TAG.search(text):
+        return "RCPT"
+    return None
