@@ -69,8 +69,7 @@ PROVIDERS: tuple[Provider, ...] = (
         # 550 domain [example.com] mismatches client ip 192.0.2.225.
         "requireptr": ("mismatches client ip",),
     }),
-    Provider("yahoo", ("yahoodns.net", "yahoo.com", "aol.com", "yahoo.co.jp"),
-             ("postmaster.verizonmedia.com", "postmaster.yahooinc.com"), {
+    Provider("yahoo", ("yahoodns.net", "yahoo.com", "aol.com", "yahoo.co.jp"), (), {
         # 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints
         "rejected": ("[tss04]",),
         # 554 5.7.9 Message not accepted for policy reasons.

@@ -42,6 +42,8 @@ REASONS: tuple[Reason, ...] = (
         # 550 5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy
         "unauthenticated email", "is not authorized by", "not authorized to send on behalf",
         "sender authentication failed", "sender authentication",
+        # 550-5.7.1 This message does not have authentication information or fails to pass authentication checks
+        "does not have authentication information",
     )),
     Reason("badreputation", "the sending IP or domain has a poor reputation", True, False, (
         # 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints
@@ -74,7 +76,7 @@ REASONS: tuple[Reason, ...] = (
         "illegal header", "invalid header", "header error", "headers are malformed",
         "message header", "mime", "improper use of 8-bit", "8bit data",
         "message contains invalid", "content error", "invalid content",
-        "bare lf", "line too long", "invalid characters",
+        "bare lf", "line too long", "invalid characters", "headers too large",
     )),
     Reason("delivered", "a success notice: the message was delivered", False, False, ()),
     Reason("exceedlimit", "over a size or count limit set by the receiver", False, False, (
@@ -82,6 +84,8 @@ REASONS: tuple[Reason, ...] = (
         "exceeds local size limit", "message length exceeds administrative limit",
         "exceeded the maximum", "exceeds the limit", "too many recipients",
         "recipient count exceeds", "number of recipients", "message too many",
+        # 550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for this recipient
+        "recipsizelimit", "too large for this recipient",
     )),
     Reason("expired", "the sending MTA gave up after retrying", False, False, (
         # 4.4.7 Message expired
@@ -91,7 +95,7 @@ REASONS: tuple[Reason, ...] = (
         "too long in queue", "time limit exceeded", "message timed out",
         "maximum time", "was not delivered within", "delay exceeded", "queue expired",
         "deferred for too long", "expired after", "retry period", "unable to deliver in",
-        "delivery attempts will continue",
+        "delivery attempts will continue", "still undelivered",
     )),
     Reason("failedstarttls", "TLS was required and could not be negotiated", True, False, (
         # 530 5.7.0 Must issue a STARTTLS command first
@@ -102,7 +106,7 @@ REASONS: tuple[Reason, ...] = (
     Reason("filtered", "rejected after DATA by a filter on the receiver", False, False, (
         # 550 5.2.1 <a@b>: Recipient address rejected: user refuses mail
         "user refuses", "refused by recipient", "rejected by recipient",
-        "message filtered", "filtered", "content filter", "message content rejected",
+        "message filtered", "filtered", "content filter",
         "delivery not authorized", "rejected by the recipient", "refused by the recipient",
         "not allowed by recipient", "recipient has blocked", "blocked by recipient",
         "the user does not accept", "does not accept mail from", "sender is on the blacklist",
@@ -124,7 +128,7 @@ REASONS: tuple[Reason, ...] = (
         "domain isn't in my list of allowed rcpthosts", "domain not exist",
         "recipient domain", "bad destination system address", "unknown mail domain",
         "domain name does not exist", "the domain does not exist", "invalid hostname",
-        "mx points to", "hostname not found", "couldn't find any host",
+        "mx points to", "hostname not found", "domain is not reachable", "couldn't find any host",
         "no mx record", "not a valid domain",
     )),
     Reason("mailboxfull", "the recipient's mailbox is full", False, False, (
@@ -178,6 +182,8 @@ REASONS: tuple[Reason, ...] = (
         # 556 5.1.10 Recipient address has null MX
         "null mx", "does not accept mail", "accepts no mail", "not accepting mail",
         "no mail is accepted", "does not accept e-mail",
+        # 550 5.1.10 ... No MX found for domain
+        "no mx found",
     )),
     Reason("notcompliantrfc", "the message breaks RFC 5322", True, False, (
         # 550 5.7.1 [IRR] Our system has detected that this message is not RFC 5322 compliant
@@ -194,6 +200,8 @@ REASONS: tuple[Reason, ...] = (
         "against policy", "message rejected because of policy", "policy restrictions",
         "acceptable use", "usage policy", "email policy", "security policy",
         "attachment", "executable", "file type",
+        # 552-5.7.0 This message was blocked because its content presents a potential security issue.
+        "content presents a potential security issue",
     )),
     Reason("rejected", "the envelope sender was refused", True, False, (
         # 550 5.1.8 <a@b>: Sender address rejected: Domain not found
@@ -202,7 +210,7 @@ REASONS: tuple[Reason, ...] = (
         "invalid sender", "sender not allowed", "sender is not allowed", "bad sender",
         "from address", "envelope sender", "return path", "return-path",
         "mail from", "sender unknown", "unknown sender", "sender denied",
-        "sender address", "sender blocked", "sender refused", "your address",
+        "sender address", "sender blocked", "purported responsible address", "sender refused", "your address",
         "the sender", "not allowed to send", "sender mismatch",
     )),
     Reason("requireptr", "the sending IP has no PTR (reverse DNS) record", True, False, (
@@ -212,6 +220,8 @@ REASONS: tuple[Reason, ...] = (
         "reverse ip", "no reverse", "does not have a reverse", "ip name lookup failed",
         "ip name possibly forged", "hostname of your ip", "dns ptr", "unresolvable",
         "not resolve your", "client host name", "resolve to your address",
+        # 550 5.7.1 Connections not accepted from servers without a valid sender domain. Fix reverse DNS
+        "fix reverse dns", "reverse dns validation", "mismatches client ip",
     )),
     Reason("securityerror", "authentication or another security check failed", True, False, (
         # 530 5.7.0 Authentication required
@@ -220,12 +230,14 @@ REASONS: tuple[Reason, ...] = (
         "authentication failed", "authentication mechanism", "smtp auth",
         "unauthorized", "not authorized", "security", "password", "credentials",
         "submission requires", "weak", "insecure",
+        # 550 Unauthenticated senders not allowed
+        "unauthenticated senders not allowed",
     )),
     Reason("spamdetected", "the message was judged to be spam", True, False, (
         # 550 5.7.1 Message considered as spam or virus
         "spam", "junk mail", "unsolicited", "bulk mail", "bulk e-mail", "bulk email",
         "classified as", "detected as", "suspicious", "content rejected", "uce",
-        "looks like", "phishing", "high probability of being", "message rejected as",
+        "looks like", "phishing", ", ube", "scored as spam", "high probability of being", "message rejected as",
     )),
     Reason("speeding", "the sender is sending too fast (rate limited)", True, False, (
         # 421 4.7.28 ... has been rate limited
@@ -240,7 +252,8 @@ REASONS: tuple[Reason, ...] = (
         "mailbox disabled", "mailbox is disabled", "suspended", "inactive",
         "is not active", "not an active", "deactivated", "account expired",
         "account is locked", "mailbox locked", "has been terminated",
-        "temporarily unavailable", "mailbox unavailable", "recipient unavailable",
+        "temporarily unavailable", "recipient unavailable", "temporary locked",
+        "temporarily locked", "mailbox is frozen",
         "user unavailable", "account unavailable", "no longer active", "disabled",
         "expired account", "currently unavailable",
     )),
@@ -267,6 +280,8 @@ REASONS: tuple[Reason, ...] = (
         "too many connections", "too many concurrent", "too many simultaneous",
         "connection limit", "too many smtp sessions", "maximum connections",
         "too many open connections", "concurrent connections", "exceed connection",
+        # 452 4.3.2 Connection rate limit exceeded.
+        "connection rate limit",
         "too many sessions",
     )),
     Reason("undefined", "nothing tells what went wrong", False, False, ()),
@@ -284,8 +299,8 @@ REASONS: tuple[Reason, ...] = (
         "no mailbox here by that name", "no such account", "unknown local part",
         "unrouteable address", "invalid mailbox", "not a valid mailbox",
         "mailbox unavailable", "mailbox not available", "addressee unknown",
-        "unknown address", "bad recipient", "invalid address", "address rejected",
-        "recipient rejected", "recipient address rejected", "user invalid",
+        "unknown address", "bad recipient", "invalid address",
+        "recipient rejected", "recipient address rejected: user", "user invalid",
         "unknown or illegal alias", "not our customer", "no such person",
         "this user doesn't have a", "is not a valid", "undeliverable address",
         "address unknown", "no mailbox", "mailbox is not", "not a known user",

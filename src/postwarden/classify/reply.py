@@ -14,6 +14,7 @@ The rule, in order:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from postwarden.classify import providers
@@ -38,6 +39,21 @@ _TABLE: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
 )
 
 
+# "550-5.7.1 ... 550-5.7.1 ..." continuation prefixes inside a multi-line reply.
+_CONTINUATION = re.compile(r"(?<=\S)\s[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
+
+# Reasons whose phrases are generic symptoms: used only when no other reason's
+# phrase matches ("mailbox is full: retry timeout exceeded" is a full mailbox).
+# Status codes specific enough to win over any phrase (RFC 3463 X.1.2 bad
+# destination system, X.2.2 mailbox full, X.7.26 authentication failed, ...).
+STRONG_STATUS: frozenset[str] = frozenset(
+    {"1.2", "1.6", "1.8", "2.2", "2.3", "3.4", "4.5", "7.13", "7.25", "7.26", "7.20", "7.21",
+     "7.22", "7.23", "7.24", "7.27"}
+)
+
+WEAK: frozenset[str] = frozenset({"expired", "networkerror", "systemerror"})
+
+
 @dataclass(frozen=True)
 class ReplyVerdict:
     reply_code: str | None
@@ -52,10 +68,19 @@ def phrase_reason(text: str) -> tuple[str | None, int]:
     and the length of that phrase (0 when nothing matched)."""
     best: str | None = None
     best_len = 0
+    weak: str | None = None
+    weak_len = 0
     for name, phrases in _TABLE:
+        if name in WEAK:
+            for phrase in phrases:
+                if len(phrase) > weak_len and phrase in text:
+                    weak, weak_len = name, len(phrase)
+            continue
         for phrase in phrases:
             if len(phrase) > best_len and phrase in text:
                 best, best_len = name, len(phrase)
+    if best is None:
+        return weak, weak_len
     return best, best_len
 
 
@@ -72,19 +97,23 @@ def decide(
     action = (action or "").lower()
     if action in ("delivered", "relayed", "expanded") or (status or "").startswith("2"):
         return "delivered"
-    text = " ".join((diagnostic or "")[:MAX_TEXT].lower().split())
+    text = _CONTINUATION.sub(" ", " ".join((diagnostic or "")[:MAX_TEXT].lower().split()))
     if text:
         found = providers.match(text, remote_mta)
         if found:
             return found
     by_phrase, length = phrase_reason(text) if text else (None, 0)
     by_status = None if is_private(status) else status_reason(status)
-    if by_phrase and by_status and by_phrase != by_status:
+    if by_status and status and status[2:] in STRONG_STATUS:
+        by_phrase = by_status
+    elif by_phrase and by_status and by_phrase != by_status:
         if length < 8 and by_status not in ("syntaxerror", "systemerror", "networkerror"):
             by_phrase = by_status
     reason = by_phrase or by_status
     if reason == "userunknown" and _filtered_context(status, command):
         return "filtered"
+    if reason == "networkerror" and action == "failed" and (status or "").startswith("4.4."):
+        return "expired"  # a temporary network failure that outlived the retry period
     if reason:
         return reason
     if action == "delayed":
@@ -105,7 +134,7 @@ def _filtered_context(status: str | None, command: str | None) -> bool:
         return True
     if command in ("RCPT", "MAIL"):
         return False
-    return bool(status) and status[2:] in ("2.0", "2.1", "7.1")
+    return bool(status) and status[2:] in ("2.0", "2.1")
 
 
 def is_hard_bounce(reason: str, status: str | None = None, reply_code: str | None = None) -> bool:

@@ -7,7 +7,7 @@ import re
 
 # A reply code at the start of a line or after "said:"/"; " and so on, then an
 # optional enhanced code. Bounded repetition only: linear on any input.
-_REPLY = re.compile(r"(?<![\d.\-/:])([245][0-5][0-9])(?:[ \-]|$)(?:\s{0,4}#?([245]\.\d{1,3}\.\d{1,3}))?")
+_REPLY = re.compile(r"(?<![\d.\-/:#])([245][0-5][0-9])(?:[ \-]|$)(?:\s{0,4}['#]?([245]\.\d{1,3}\.\d{1,3}))?")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]\d)")
 
 # What a status code says when the text says nothing more specific. Codes whose
@@ -102,10 +102,24 @@ PROVIDER_STATUS: dict[str, str] = {
 
 def find_status(text: str) -> str | None:
     """The first enhanced status code in ``text`` (class 2, 4 or 5)."""
+    reply = _REPLY.search(text[:4096])
+    if reply and reply.group(2):
+        code = reply.group(2)
+        klass, subject, detail = code.split(".")
+        return f"{klass}.{int(subject)}.{int(detail)}"
     match = _STATUS.search(text[:4096])
     if match is None:
         return None
     return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+
+
+def replied_status(text: str) -> str | None:
+    """The enhanced code written right after a reply code ("550 5.7.1 ..."), if any."""
+    reply = _REPLY.search(text[:4096])
+    if reply and reply.group(2):
+        klass, subject, detail = reply.group(2).split(".")
+        return f"{klass}.{int(subject)}.{int(detail)}"
+    return None
 
 
 def find_reply_code(text: str) -> str | None:

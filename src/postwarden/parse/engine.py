@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from postwarden.classify.command import detect_command
 from postwarden.classify.reply import decide, is_hard_bounce
-from postwarden.classify.status import find_reply_code, find_status
+from postwarden.classify.status import find_reply_code, find_status, replied_status
 from postwarden.parse import mime
 from postwarden.parse.decoder import Decoded, Finding
 from postwarden.parse.decoders import DECODERS
@@ -60,7 +60,14 @@ def _parse(raw: bytes) -> ParseResult:
 
 def _finish(f: Finding) -> DeliveryStatus:
     diagnostic = " ".join(f.diagnostic.split())[:MAX_DIAGNOSTIC] if f.diagnostic else None
-    status = f.status or (find_status(diagnostic) if diagnostic else None)
+    status = f.status
+    said = replied_status(diagnostic) if diagnostic else None
+    if said and (not status or status[0] == said[0] or not said.endswith(".0.0")):
+        status = said  # what the remote server said beats the local MTA's summary
+    elif diagnostic and (not status or status.endswith(".0.0")):
+        found = find_status(diagnostic)
+        if found and (not status or found[0] == status[0]):
+            status = found
     reply_code = f.reply_code or (find_reply_code(diagnostic) if diagnostic else None)
     if f.reason in ("feedback", "vacation"):
         reason = f.reason
@@ -70,9 +77,6 @@ def _finish(f: Finding) -> DeliveryStatus:
             command=f.command or detect_command(diagnostic or ""),
             remote_mta=f.remote_mta,
         )
-    if status and reply_code and status[0] != reply_code[0] and reply_code[0] in "45":
-        if status[0] == "2" or reason != "delivered":
-            status = reply_code[0] + status[1:]
     if not status and reason not in ("feedback", "vacation"):
         status = _default_status(reason, reply_code, f.action)
     recipient = clean_address(f.recipient) if f.recipient else None

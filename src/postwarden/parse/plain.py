@@ -140,14 +140,14 @@ def scan(msg: Message, fmt: PlainFormat = DEFAULT) -> Decoded | None:
         findings = [Finding(recipient=a, diagnostic=diagnostic) for a in candidates]
     if not findings:
         return None
-    transcript = _transcript(report, fmt)
+    session = transcript(report, fmt)
     for f in findings:
-        if f.recipient and not _has_code(f.diagnostic or ""):
-            extra = _mentions(report, f.recipient)
+        if f.recipient and not has_code(f.diagnostic or ""):
+            extra = mentions(report, f.recipient)
             if extra:
                 f.diagnostic = f"{f.diagnostic or ''} {extra}".strip()
-        if transcript and not _has_code(f.diagnostic or ""):
-            f.diagnostic = f"{f.diagnostic or ''} {transcript}".strip()
+        if session and not has_code(f.diagnostic or ""):
+            f.diagnostic = f"{f.diagnostic or ''} {session}".strip()
         if f.diagnostic:
             f.command = f.command or detect_command(f.diagnostic)
             f.diagnostic = " ".join(f.diagnostic.split())
@@ -247,23 +247,23 @@ def _is_boilerplate(line: str, fmt: PlainFormat) -> bool:
 _CODE = re.compile(r"(?<!\d)[245]\d\d(?!\d)|[245]\.\d{1,3}\.\d{1,3}")
 
 
-def _has_code(text: str) -> bool:
+def has_code(text: str) -> bool:
     return _CODE.search(text) is not None
 
 
-def _mentions(report: str, address: str) -> str:
+def mentions(report: str, address: str) -> str:
     """Other lines of the report that name ``address`` and carry a reply code."""
     out: list[str] = []
     lower_addr = address.lower()
     for line in report.split("\n"):
-        if lower_addr in line.lower() and _has_code(line):
+        if lower_addr in line.lower() and has_code(line):
             out.append(line.strip())
             if len(out) >= 3:
                 break
     return " ".join(out)
 
 
-def _transcript(report: str, fmt: PlainFormat) -> str:
+def transcript(report: str, fmt: PlainFormat = DEFAULT) -> str:
     lower = report.lower()
     for marker in fmt.transcript:
         pos = lower.find(marker)
@@ -286,7 +286,7 @@ def _loose_diagnostic(report: str, fmt: PlainFormat) -> str:
         for line in report.split("\n")
         if line.strip() and not _SEPARATOR.match(line.strip()) and not _is_boilerplate(line, fmt)
     ]
-    coded = [line for line in lines if _has_code(line)]
+    coded = [line for line in lines if has_code(line)]
     return " ".join((coded or lines)[:8])
 
 

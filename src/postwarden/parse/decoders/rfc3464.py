@@ -11,6 +11,7 @@ from postwarden.classify.command import detect_command
 from postwarden.parse.decoder import Decoded
 from postwarden.parse.dsn import findings_from_dsn, has_dsn_fields
 from postwarden.parse.message import Message
+from postwarden.parse.plain import has_code, mentions, transcript
 from postwarden.parse.textscan import text_about
 
 NAME = "rfc3464"
@@ -33,5 +34,17 @@ def decode(msg: Message) -> Decoded | None:
         about = text_about(msg.body, f.recipient) if f.recipient else ""
         if about and (not f.diagnostic or len(f.diagnostic) < 12):
             f.diagnostic = f"{f.diagnostic} {about}" if f.diagnostic else about
-        f.command = detect_command(f"{f.diagnostic or ''}\n{about}")
+        if f.recipient and not _said_anything(f.diagnostic):
+            extra = " ".join(x for x in (mentions(msg.body, f.recipient), transcript(msg.body)) if x)
+            if extra:
+                f.diagnostic = f"{f.diagnostic or ''} {extra}".strip()
+        f.command = detect_command(f"{f.diagnostic or ''}\n{about}\n{transcript(msg.body)}")
     return Decoded(findings)
+
+
+def _said_anything(diagnostic: str | None) -> bool:
+    """A diagnostic with a reply code or a few words of its own."""
+    if not diagnostic:
+        return False
+    words = diagnostic.replace("<", " ").split()
+    return has_code(diagnostic) and len(words) > 2
