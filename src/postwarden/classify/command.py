@@ -10,6 +10,7 @@ _SAID_AFTER = re.compile(
     r"(?i)(?:after|in reply to|in response to|while sending|reply to)\s+(?:the\s+)?"
     r"(end of data|data|rcpt to|rcpt|mail from|mail|helo|ehlo|connect|starttls|auth)\b"
 )
+_DID_NOT_LIKE = re.compile(r"(?i)did not like our (?:final )?(data|rcpt to|rcpt|mail from|mail|helo|ehlo)\b")
 _TRANSCRIPT = re.compile(r"(?im)^\s*(?:>>>|sent <<<|<<<\s*sent:?|->)\s*(data|rcpt|mail|helo|ehlo|auth|starttls)\b")
 _PAREN = re.compile(r"(?i)\((data|rcpt to|mail from)\b")
 _RCPT_TAG = re.compile(r"(?i)\[rcpt_to\]|\brcpt to\s*:?\s*<")
@@ -26,7 +27,7 @@ def detect_command(text: str) -> str | None:
     if not text:
         return None
     text = text[:6000]
-    match = _SAID_AFTER.search(text)
+    match = _SAID_AFTER.search(text) or _DID_NOT_LIKE.search(text)
     if match:
         return _NAMES[match.group(1).lower()]
     found = _TRANSCRIPT.findall(text)

@@ -65,7 +65,7 @@ REASONS: tuple[Reason, ...] = (
         "your ip", "your network", "your host", "ip address is", "connection refused by",
         "connections from your", "sender ip", "sending ip", "ip blocked", "ip is blocked",
         "has been blocked", "have been blocked", "is blocked", "are blocked", "was blocked",
-        "blocked by", "host blocked", "access denied", "refused to talk to me",
+        "blocked by", "host blocked", "refused to talk to me",
         "not allowed to send mail from", "mail from your", "poor sending",
         "rejected due to", "connection rejected", "rejecting connection", "ip not allowed",
         "no access from", "not welcome", "banned", "temporarily blocked", "block",
@@ -95,7 +95,9 @@ REASONS: tuple[Reason, ...] = (
         "too long in queue", "time limit exceeded", "message timed out",
         "maximum time", "was not delivered within", "delay exceeded", "queue expired",
         "deferred for too long", "expired after", "retry period", "unable to deliver in",
-        "delivery attempts will continue", "still undelivered",
+        "delivery attempts will continue", "still undelivered", "message will be retried",
+        # There was an error delivering your mail to <a@b>. Could not deliver for the last 432000 seconds. Giving up.
+        "giving up", "could not deliver for the last",
     )),
     Reason("failedstarttls", "TLS was required and could not be negotiated", True, False, (
         # 530 5.7.0 Must issue a STARTTLS command first
@@ -107,7 +109,7 @@ REASONS: tuple[Reason, ...] = (
         # 550 5.2.1 <a@b>: Recipient address rejected: user refuses mail
         "user refuses", "refused by recipient", "rejected by recipient",
         "message filtered", "filtered", "content filter",
-        "delivery not authorized", "rejected by the recipient", "refused by the recipient",
+        "rejected by the recipient", "refused by the recipient",
         "not allowed by recipient", "recipient has blocked", "blocked by recipient",
         "the user does not accept", "does not accept mail from", "sender is on the blacklist",
         "address is blacklisted by", "rejected by user", "denied by recipient",
@@ -129,7 +131,7 @@ REASONS: tuple[Reason, ...] = (
         "recipient domain", "bad destination system address", "unknown mail domain",
         "domain name does not exist", "the domain does not exist", "invalid hostname",
         "mx points to", "hostname not found", "domain is not reachable", "couldn't find any host",
-        "no mx record", "not a valid domain",
+        "no mx record", "not a valid domain", "dns lookup failure: host",
     )),
     Reason("mailboxfull", "the recipient's mailbox is full", False, False, (
         # 552 5.2.2 The email account that you tried to reach is over quota.
@@ -228,7 +230,7 @@ REASONS: tuple[Reason, ...] = (
         "authentication required", "authentication is required", "auth required",
         "must be authenticated", "must authenticate", "not authenticated",
         "authentication failed", "authentication mechanism", "smtp auth",
-        "unauthorized", "not authorized", "security", "password", "credentials",
+        "unauthorized", "not authorized", "delivery not authorized", "access denied", "security", "password", "credentials",
         "submission requires", "weak", "insecure",
         # 550 Unauthenticated senders not allowed
         "unauthenticated senders not allowed",
@@ -292,7 +294,7 @@ REASONS: tuple[Reason, ...] = (
         "recipient not found", "recipientnotfound", "recipnotfound", "no such recipient",
         "recipient does not exist", "mailbox does not exist", "mailbox doesn't exist",
         "user does not exist", "user doesn't exist", "address does not exist",
-        "account does not exist", "does not exist", "doesn't exist", "not exist",
+        "account does not exist", "does not exist", "doesn't exist", "user not exist",
         # 550-5.1.1 The email account that you tried to reach does not exist.
         "email account that you tried to reach does not exist",
         # 550 5.1.1 <a@b>... User unknown
@@ -300,12 +302,12 @@ REASONS: tuple[Reason, ...] = (
         "unrouteable address", "invalid mailbox", "not a valid mailbox",
         "mailbox unavailable", "mailbox not available", "addressee unknown",
         "unknown address", "bad recipient", "invalid address",
-        "recipient rejected", "recipient address rejected: user", "user invalid",
+        "recipient rejected", "recipient address rejected: user unknown", "user invalid",
         "unknown or illegal alias", "not our customer", "no such person",
         "this user doesn't have a", "is not a valid", "undeliverable address",
         "address unknown", "no mailbox", "mailbox is not", "not a known user",
         "unknown account", "user is unknown", "not listed in", "invalid user",
-        "no user", "not found", "unknown alias", "rcpt to", "unknown e-mail",
+        "no user", "unknown alias", "unknown e-mail",
         "unknown email", "address not valid", "invalid e-mail", "nonexistent user",
         "non-existent user", "not a registered", "mailbox unknown",
     )),

@@ -51,6 +51,18 @@ STRONG_STATUS: frozenset[str] = frozenset(
      "7.22", "7.23", "7.24", "7.27"}
 )
 
+# Sentences MTAs wrap around the remote reply that say nothing about the reason.
+NOISE: tuple[str, ...] = (
+    "google tried to deliver your message, but it was rejected by the server for the recipient domain",
+    "google tried to deliver your message, but it was rejected by the recipient domain",
+    "we recommend contacting the other email provider for further information about the cause of this error",
+    "technical details of permanent failure",
+    "the error that the other server returned was",
+    # Amazon SES prefixes the remote reply with its own category:
+    # 5.1.0 - Unknown address error 550-'5.7.1 <a@b>... Access denied'
+    "unknown address error", "other mail system problem",
+)
+
 WEAK: frozenset[str] = frozenset({"expired", "networkerror", "systemerror"})
 
 
@@ -98,6 +110,9 @@ def decide(
     if action in ("delivered", "relayed", "expanded") or (status or "").startswith("2"):
         return "delivered"
     text = _CONTINUATION.sub(" ", " ".join((diagnostic or "")[:MAX_TEXT].lower().split()))
+    for noise in NOISE:
+        if noise in text:
+            text = text.replace(noise, " ")
     if text:
         found = providers.match(text, remote_mta)
         if found:

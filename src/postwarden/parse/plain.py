@@ -94,6 +94,18 @@ ORIGINAL_MARKERS: tuple[str, ...] = (
 )
 
 
+# Words of a report about a temporary failure (the sender will keep trying).
+DELAY_MARKERS: tuple[str, ...] = (
+    "technical details of temporary failure",
+    "message will be retried",
+    "this is a temporary error",
+    "will keep trying",
+    "delivery attempts will continue",
+    "has been delayed",
+    "still trying",
+)
+
+
 @dataclass(frozen=True)
 class PlainFormat:
     """What a plain-text format looks like (all markers lower-case)."""
@@ -141,6 +153,8 @@ def scan(msg: Message, fmt: PlainFormat = DEFAULT) -> Decoded | None:
     if not findings:
         return None
     session = transcript(report, fmt)
+    lower_report = report.lower()
+    delayed = any(m in lower_report for m in DELAY_MARKERS)
     for f in findings:
         if f.recipient and not has_code(f.diagnostic or ""):
             extra = mentions(report, f.recipient)
@@ -148,6 +162,8 @@ def scan(msg: Message, fmt: PlainFormat = DEFAULT) -> Decoded | None:
                 f.diagnostic = f"{f.diagnostic or ''} {extra}".strip()
         if session and not has_code(f.diagnostic or ""):
             f.diagnostic = f"{f.diagnostic or ''} {session}".strip()
+        if delayed and not f.action:
+            f.action = "delayed"
         if f.diagnostic:
             f.command = f.command or detect_command(f.diagnostic)
             f.diagnostic = " ".join(f.diagnostic.split())
