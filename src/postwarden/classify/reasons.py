@@ -69,11 +69,13 @@ REASONS: tuple[Reason, ...] = (
         "not allowed to send mail from", "mail from your", "poor sending",
         "rejected due to", "connection rejected", "rejecting connection", "ip not allowed",
         "no access from", "not welcome", "banned", "temporarily blocked", "block",
+        # 550 5.7.0 <a@b>... Please use the smtp server of your ISP.
+        "smtp server of your isp",
         "your domain is", "unauthenticated connections",
     )),
     Reason("contenterror", "the message content or headers are malformed", True, False, (
         # 550 5.6.0 Illegal header: Message-Id
-        "illegal header", "invalid header", "header error", "headers are malformed",
+        "illegal header", "invalid header", "headers are malformed",
         "message header", "mime", "improper use of 8-bit", "8bit data",
         "message contains invalid", "content error", "invalid content",
         "bare lf", "line too long", "invalid characters", "headers too large",
@@ -96,6 +98,7 @@ REASONS: tuple[Reason, ...] = (
         "maximum time", "was not delivered within", "delay exceeded", "queue expired",
         "deferred for too long", "expired after", "retry period", "unable to deliver in",
         "delivery attempts will continue", "still undelivered", "message will be retried",
+        "have been failing for a long time",
         # There was an error delivering your mail to <a@b>. Could not deliver for the last 432000 seconds. Giving up.
         "giving up", "could not deliver for the last",
     )),
@@ -158,7 +161,7 @@ REASONS: tuple[Reason, ...] = (
         "message is too large", "message is too big", "size exceeds", "exceeds size limit",
         "exceeds maximum message size", "message size limit", "mail size limit",
         "message exceeds maximum", "message length exceeds", "message file too big",
-        "size limit exceeded", "too large", "exceeds the maximum size",
+        "size limit exceeded", "too large", "line limit exceeded", "exceeds the maximum size",
         "exceeded maximum size", "fixed limit",
     )),
     Reason("networkerror", "DNS or network failure between the MTAs", False, False, (
@@ -178,7 +181,9 @@ REASONS: tuple[Reason, ...] = (
         "relaying not allowed", "not allowed to relay", "no relaying", "relay prohibited",
         "relaying prohibited", "relaying to", "not a gateway", "cannot relay",
         "does not relay", "relay is not allowed", "mail relay", "open relay",
-        "relaying mail to", "relay attempt",
+        "relaying mail to", "relay attempt", "not configured to relay",
+        # 554 Message rejected: Email address is not verified. The following identities failed the check
+        "address is not verified",
     )),
     Reason("notaccept", "the domain accepts no mail (null MX or refused)", False, False, (
         # 556 5.1.10 Recipient address has null MX
@@ -196,6 +201,8 @@ REASONS: tuple[Reason, ...] = (
     Reason("onhold", "not enough information to tell", False, False, ()),
     Reason("policyviolation", "the receiver's policy refused the message", True, False, (
         # 550 5.7.1 Message rejected due to local policy
+        # 554 5.7.0 Header error
+        "header error", "protocol violation", "denied by policy",
         "local policy", "policy violation", "violates our policy", "policy rejection",
         "content policy", "rejected by policy", "due to policy", "policy reasons",
         "prohibited", "not allowed by policy", "by administrative policy",
@@ -213,7 +220,7 @@ REASONS: tuple[Reason, ...] = (
         "from address", "envelope sender", "return path", "return-path",
         "mail from", "sender unknown", "unknown sender", "sender denied",
         "sender address", "sender blocked", "purported responsible address", "sender refused", "your address",
-        "the sender", "not allowed to send", "sender mismatch",
+        "the sender", "not allowed to send", "sender mismatch", "from: domain is invalid",
     )),
     Reason("requireptr", "the sending IP has no PTR (reverse DNS) record", True, False, (
         # 550 5.7.25 The IP address sending this message does not have a PTR record setup
@@ -223,7 +230,8 @@ REASONS: tuple[Reason, ...] = (
         "ip name possibly forged", "hostname of your ip", "dns ptr", "unresolvable",
         "not resolve your", "client host name", "resolve to your address",
         # 550 5.7.1 Connections not accepted from servers without a valid sender domain. Fix reverse DNS
-        "fix reverse dns", "reverse dns validation", "mismatches client ip",
+        "fix reverse dns", "reverse dns validation", "mismatches client ip", "invalid rdns",
+        "unverifyable sending ip",
     )),
     Reason("securityerror", "authentication or another security check failed", True, False, (
         # 530 5.7.0 Authentication required
@@ -263,6 +271,7 @@ REASONS: tuple[Reason, ...] = (
         # 501 5.5.4 Syntax error in parameters or arguments
         "syntax error", "command unrecognized", "unrecognized command",
         "bad sequence", "command not recognized", "invalid command", "command not implemented",
+        "parameter not implemented", "malformed address",
     )),
     Reason("systemerror", "the receiving system had an internal error", False, False, (
         # 451 4.3.0 Internal server error
@@ -316,6 +325,17 @@ REASONS: tuple[Reason, ...] = (
         # 554 5.7.0 Message rejected: virus found
         "virus", "malware", "infected", "trojan", "worm", "malicious",
     )),
+)
+
+# A few phrases that decide on their own, ahead of the table: a longer phrase of
+# another reason would otherwise win.
+OVERRIDES: tuple[tuple[str, str], ...] = (
+    # Name service error for domain example.com: Host not found, try again
+    ("host not found, try again", "networkerror"),
+    # 550 Virus Detected; Content Rejected
+    ("virus detected", "virusdetected"),
+    # procmail: Couldn't create "/var/spool/mail/neko"
+    ("procmail:", "mailererror"),
 )
 
 BY_NAME: dict[str, Reason] = {r.name: r for r in REASONS}

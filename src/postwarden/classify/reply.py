@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from postwarden.classify import providers
-from postwarden.classify.reasons import ALIASES, BY_NAME, REASONS, SENDER_SIDE
+from postwarden.classify.reasons import ALIASES, BY_NAME, OVERRIDES, REASONS, SENDER_SIDE
 from postwarden.classify.status import find_reply_code, find_status, is_private, status_reason
 
 MAX_TEXT = 4096
@@ -41,6 +41,9 @@ _TABLE: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
 
 # "550-5.7.1 ... 550-5.7.1 ..." continuation prefixes inside a multi-line reply.
 _CONTINUATION = re.compile(r"(?<=\S)\s[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
+
+# "553 neko.example.com does not exist": a domain, not a mailbox, is missing.
+_DOMAIN_MISSING = re.compile(r"(?:^|[\s:])(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}\.? (?:does not exist|not found)")
 
 # Reasons whose phrases are generic symptoms: used only when no other reason's
 # phrase matches ("mailbox is full: retry timeout exceeded" is a full mailbox).
@@ -117,7 +120,12 @@ def decide(
         found = providers.match(text, remote_mta)
         if found:
             return found
+    for phrase, forced in OVERRIDES:
+        if phrase in text:
+            return forced
     by_phrase, length = phrase_reason(text) if text else (None, 0)
+    if by_phrase == "userunknown" and _DOMAIN_MISSING.search(text):
+        by_phrase = "hostunknown"
     by_status = None if is_private(status) else status_reason(status)
     if by_status and status and status[2:] in STRONG_STATUS:
         by_phrase = by_status
@@ -125,9 +133,11 @@ def decide(
         if length < 8 and by_status not in ("syntaxerror", "systemerror", "networkerror"):
             by_phrase = by_status
     reason = by_phrase or by_status
+    if reason in ("userunknown", "hostunknown") and (command or "").upper() == "MAIL":
+        return "rejected"  # the address that does not exist is the sender's
     if reason == "userunknown" and _filtered_context(status, command):
         return "filtered"
-    if reason == "networkerror" and action == "failed" and (status or "").startswith("4.4."):
+    if reason == "networkerror" and action == "failed" and status == "4.4.1":
         return "expired"  # a temporary network failure that outlived the retry period
     if reason:
         return reason

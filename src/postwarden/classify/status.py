@@ -102,7 +102,7 @@ PROVIDER_STATUS: dict[str, str] = {
 
 def find_status(text: str) -> str | None:
     """The first enhanced status code in ``text`` (class 2, 4 or 5)."""
-    reply = _REPLY.search(text[:4096])
+    reply = _failing_reply(text)
     if reply and reply.group(2):
         code = reply.group(2)
         klass, subject, detail = code.split(".")
@@ -115,7 +115,7 @@ def find_status(text: str) -> str | None:
 
 def replied_status(text: str) -> str | None:
     """The enhanced code written right after a reply code ("550 5.7.1 ..."), if any."""
-    reply = _REPLY.search(text[:4096])
+    reply = _failing_reply(text)
     if reply and reply.group(2):
         klass, subject, detail = reply.group(2).split(".")
         return f"{klass}.{int(subject)}.{int(detail)}"
@@ -124,8 +124,20 @@ def replied_status(text: str) -> str | None:
 
 def find_reply_code(text: str) -> str | None:
     """The first SMTP reply code in ``text`` that looks like one."""
-    match = _REPLY.search(text[:4096])
+    match = _failing_reply(text)
     return match.group(1) if match else None
+
+
+def _failing_reply(text: str) -> re.Match[str] | None:
+    """The first 4xx/5xx reply in ``text``, else the first reply of any kind
+    (a transcript shows "250 Ok" before the failure)."""
+    first = None
+    for match in _REPLY.finditer(text[:4096]):
+        if match.group(1)[0] in "45":
+            return match
+        if first is None:
+            first = match
+    return first
 
 
 def status_reason(status: str | None) -> str | None:
