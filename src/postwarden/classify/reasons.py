@@ -34,7 +34,7 @@ REASONS: tuple[Reason, ...] = (
         "does not pass dmarc", "not pass dmarc",
         # 550 5.7.23 The message was rejected because of Sender Policy Framework violation
         "sender policy framework", "spf check", "spf validation", "spf fail", "spf=fail",
-        "spf record", "spf permerror", "spf softfail", "spf: ", "spf violation",
+        "spf record", "spf permerror", "spf softfail", "spf violation",
         "failed spf", "fails spf", "did not pass spf", "designates",
         # 550 5.7.1 DKIM signature verification failed
         "dkim signature", "dkim verification", "dkim check", "dkim fail", "dkim=fail",
@@ -58,7 +58,7 @@ REASONS: tuple[Reason, ...] = (
         # 550 5.7.606 Access denied, banned sending IP [192.0.2.1]
         "banned sending ip", "access denied, banned", "banned ip",
         # 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org
-        "blocked using", "client host rejected", "client host blocked", "client host ",
+        "blocked using", "client host rejected", "client host blocked",
         "blacklisted", "blocklisted", "black listed", "block listed", "blacklist", "blocklist",
         "on our block list", "listed at", "listed in", "listed on", "dnsbl", "rbl",
         "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat", "cbl.",
@@ -187,7 +187,7 @@ REASONS: tuple[Reason, ...] = (
     )),
     Reason("notaccept", "the domain accepts no mail (null MX or refused)", False, False, (
         # 556 5.1.10 Recipient address has null MX
-        "null mx", "does not accept mail", "accepts no mail", "not accepting mail",
+        "has null mx", "null mx", "does not accept mail", "accepts no mail", "not accepting mail",
         "no mail is accepted", "does not accept e-mail",
         # 550 5.1.10 ... No MX found for domain
         "no mx found",

@@ -155,6 +155,8 @@ def _filtered_context(status: str | None, command: str | None) -> bool:
     """"User unknown" said after DATA, or under a code that is not about the
     address (X.2.0, X.2.1, X.7.1), is a filter's refusal, not a missing mailbox."""
     command = (command or "").upper()
+    if status and status[2:] == "1.1":
+        return False  # the remote server named the mailbox as the problem
     if command == "DATA":
         return True
     if command in ("RCPT", "MAIL"):

@@ -1,0 +1,100 @@
+"""classify_reply on bare SMTP replies, and the phrase tables checked row by row."""
+
+from __future__ import annotations
+
+import pytest
+
+from postwarden.classify import REASONS, SENDER_SIDE, classify_reply, reasons
+from postwarden.classify.providers import PROVIDERS
+from postwarden.classify.reply import decide
+
+CASES = [
+    ("550 5.1.1 <a@b.example>: Recipient address rejected: User unknown", "550", "5.1.1", "userunknown", True),
+    ("552 5.2.2 <a@b.example>... Mailbox full", "552", "5.2.2", "mailboxfull", False),
+    ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+     "554", "5.7.1", "blocked", False),
+    ("550 5.7.26 This mail has been blocked because the sender is unauthenticated.",
+     "550", "5.7.26", "authfailure", False),
+    ("550 5.7.25 The IP address sending this message does not have a PTR record setup",
+     "550", "5.7.25", "requireptr", False),
+    ("550 5.7.1 Message rejected as spam by Content Filtering.", "550", "5.7.1", "spamdetected", False),
+    ("421 4.7.0 Too many concurrent SMTP connections; please try again later", "421", "4.7.0",
+     "toomanyconn", False),
+    ("550 5.1.2 Host unknown (Name server: nx.example: host not found)", "550", "5.1.2", "hostunknown", True),
+    ("554 5.7.1 <a@b.example>: Relay access denied", "554", "5.7.1", "norelaying", False),
+    ("550 5.1.6 recipient no longer on server: someone@icloud.com", "550", "5.1.6", "hasmoved", True),
+    ("552 5.3.4 Message size exceeds fixed limit", "552", "5.3.4", "mesgtoobig", False),
+    ("530 5.7.0 Must issue a STARTTLS command first", "530", "5.7.0", "failedstarttls", False),
+    ("550 5.2.1 The email account that you tried to reach is disabled.", "550", "5.2.1", "suspend", False),
+    ("550 5.7.606 Access denied, banned sending IP [192.0.2.1]", "550", "5.7.606", "blocked", False),
+    ("556 5.1.10 Recipient address has null MX", "556", "5.1.10", "notaccept", True),
+    ("250 2.0.0 Ok: queued as ABC123", "250", "2.0.0", "delivered", False),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "status", "reason", "hard"), CASES)
+def test_classify_reply(text: str, code: str, status: str, reason: str, hard: bool) -> None:
+    verdict = classify_reply(text)
+    assert (verdict.reply_code, verdict.status, verdict.reason, verdict.hard_bounce) == (
+        code, status, reason, hard,
+    )
+    assert verdict.sender_side == (reason in SENDER_SIDE)
+
+
+def test_sender_side_reasons_never_hard_bounce() -> None:
+    for row in REASONS:
+        if row.sender_side:
+            assert not row.hard, row.name
+
+
+def test_user_unknown_after_data_is_a_filter() -> None:
+    assert decide("550 User unknown", None, "550", command="DATA") == "filtered"
+    assert decide("550 User unknown", None, "550", command="RCPT") == "userunknown"
+    assert decide("550 5.1.1 User unknown", "5.1.1", "550", command="DATA") == "userunknown"
+
+
+def test_unknown_sender_domain_at_mail_from_is_rejected() -> None:
+    assert decide("550 5.1.8 Domain of sender address does not exist", None, "550",
+                  command="MAIL") == "rejected"
+
+
+def test_reason_table_rows() -> None:
+    names = [r.name for r in REASONS]
+    assert len(names) == len(set(names))
+    for row in REASONS:
+        assert row.description and row.description == row.description.strip()
+        for phrase in row.phrases:
+            assert phrase == phrase.lower(), (row.name, phrase)
+
+
+ROWS = [(row.name, phrase) for row in REASONS for phrase in row.phrases]
+
+
+@pytest.mark.parametrize(("name", "phrase"), ROWS)
+def test_each_phrase_alone_gives_its_reason_or_a_more_specific_one(name: str, phrase: str) -> None:
+    """Every phrase, said on its own, is recognised: it gives its own reason, or
+    the reason of a longer phrase that contains it (the longest match wins)."""
+    got = decide(f"550 {phrase}", None, "550")
+    if got != name:
+        longer = [
+            (r.name, p) for r in REASONS for p in r.phrases
+            if len(p) > len(phrase) and p in phrase
+        ] + [(n, p) for p, n in reasons.OVERRIDES if p in phrase]
+        assert got in {n for n, _ in longer} or got in _strong_status_reason(phrase), (
+            f"{phrase!r} gave {got}"
+        )
+
+
+def _strong_status_reason(phrase: str) -> set[str]:
+    return set()
+
+
+PROVIDER_ROWS = [
+    (p.name, p.hosts[0], reason, phrase)
+    for p in PROVIDERS for reason, phrases in p.phrases.items() for phrase in phrases
+]
+
+
+@pytest.mark.parametrize(("provider", "host", "reason", "phrase"), PROVIDER_ROWS)
+def test_each_provider_phrase(provider: str, host: str, reason: str, phrase: str) -> None:
+    assert decide(f"550 {phrase}", None, "550", remote_mta=f"mx.{host}") == reason

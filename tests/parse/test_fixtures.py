@@ -1,0 +1,96 @@
+"""Our own small samples, one per format family, each checked field by field
+and again with CRLF and CR line endings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from postwarden.parse import parse_message
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+# file: (kind, [(recipient, status, reply_code, reason, hard_bounce)])
+EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, str, bool]]]] = {
+    "postfix-dsn.eml": ("bounce", [("nobody@receiver.example", "5.1.1", "550", "userunknown", True)]),
+    "dsn-blocked-and-full.eml": ("bounce", [
+        ("carol@blocking.example", "5.7.1", "554", "blocked", False),
+        ("dave@full.example", "5.2.2", "552", "mailboxfull", False),
+    ]),
+    "delayed-dsn.eml": ("delay", [("erin@slow.example", "4.4.1", None, "networkerror", False)]),
+    "exim-plain.eml": ("bounce", [("gina@gone.example", "5.1.1", "550", "userunknown", True)]),
+    "qmail-plain.eml": ("bounce", [("ivy@quota.example", "5.2.2", "552", "mailboxfull", False)]),
+    "sendmail-after-data.eml": ("bounce", [("kate@filter.example", "5.0.0", "550", "filtered", False)]),
+    "arf-abuse.eml": ("complaint", [("leo@provider.example", None, None, "feedback", False)]),
+    "jmrp.eml": ("complaint", [("mia@hotmail.example", None, None, "feedback", False)]),
+    "vacation.eml": ("autoreply", [("nina@office.example", None, None, "vacation", False)]),
+    "ses-json.eml": ("bounce", [("oscar@receiver.example", "5.1.1", "550", "userunknown", True)]),
+    "autoreply-gone.eml": ("bounce", [("noreply@left.example", "5.0.0", None, "suspend", False)]),
+    "plain-mail.eml": ("none", []),
+}
+
+LINE_ENDINGS = {"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"}
+
+
+def test_every_fixture_has_expectations() -> None:
+    assert sorted(p.name for p in FIXTURES.glob("*.eml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("ending", sorted(LINE_ENDINGS))
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture(name: str, ending: str) -> None:
+    raw = (FIXTURES / name).read_bytes().replace(b"\n", LINE_ENDINGS[ending])
+    result = parse_message(raw)
+    kind, records = EXPECTED[name]
+    assert result.error is None
+    assert result.kind == kind
+    got = [(r.recipient, r.status, r.reply_code, r.reason, r.hard_bounce) for r in result.records]
+    assert got == records
+
+
+def test_original_message_headers_are_returned() -> None:
+    result = parse_message((FIXTURES / "postfix-dsn.eml").read_bytes())
+    assert result.original is not None
+    assert result.original.message_id == "<spring-2025@sender.example>"
+    assert result.original.envelope_sender == "bounces+nobody=receiver.example@sender.example"
+    assert result.original.subject == "Spring newsletter"
+    assert result.original.to == "nobody@receiver.example"
+
+
+def test_inline_original_message_is_found() -> None:
+    result = parse_message((FIXTURES / "exim-plain.eml").read_bytes())
+    assert result.original is not None
+    assert result.original.message_id == "<lunch-1@sender.example>"
+
+
+def test_complaint_fields() -> None:
+    result = parse_message((FIXTURES / "arf-abuse.eml").read_bytes())
+    assert result.complaint is not None
+    assert result.complaint.feedback_type == "abuse"
+    assert result.complaint.source_ip == "192.0.2.44"
+    assert result.complaint.user_agent == "ProviderFBL/2.1"
+    assert result.complaint.reported_domain == "sender.example"
+    assert result.complaint.original_mail_from == "bounces@sender.example"
+    assert result.records[0].feedback_type == "abuse"
+
+
+def test_dsn_fields_are_kept() -> None:
+    result = parse_message((FIXTURES / "postfix-dsn.eml").read_bytes())
+    record = result.records[0]
+    assert record.remote_mta == "mx.receiver.example"
+    assert record.reporting_mta == "mx.sender.example"
+    assert record.original_recipient == "nobody@receiver.example"
+    assert record.action == "failed"
+    assert record.arrival_date is not None
+
+
+def test_json_shape() -> None:
+    data = parse_message((FIXTURES / "postfix-dsn.eml").read_bytes()).to_json()
+    assert set(data) >= {"kind", "records", "original", "complaint", "error"}
+    assert data["original"]["from"] == "Alice <alice@sender.example>"
+    assert set(data["records"][0]) >= {
+        "recipient", "original_recipient", "action", "status", "reply_code", "reason",
+        "hard_bounce", "diagnostic", "remote_mta", "reporting_mta", "arrival_date",
+        "last_attempt_date", "feedback_type",
+    }
