@@ -10,6 +10,7 @@ to the repository root); nothing is copied into the repository.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -107,10 +108,8 @@ def speed(bounces: Path, rounds: int = 5) -> None:
     else:
         start = time.perf_counter()
         for raw in work:
-            try:
+            with contextlib.suppress(Exception):
                 scan_message(email.message_from_bytes(raw))
-            except Exception:
-                pass
         flufl = len(work) / (time.perf_counter() - start)
         print(f"flufl.bounce: {flufl:,.0f} msgs/s; postwarden is {single / flufl:.1f}x faster")
 

@@ -9,7 +9,8 @@ from postwarden.classify.providers import PROVIDERS
 from postwarden.classify.reply import decide
 
 CASES = [
-    ("550 5.1.1 <a@b.example>: Recipient address rejected: User unknown", "550", "5.1.1", "userunknown", True),
+    ("550 5.1.1 <a@b.example>: Recipient address rejected: User unknown", "550", "5.1.1",
+     "userunknown", True),
     ("552 5.2.2 <a@b.example>... Mailbox full", "552", "5.2.2", "mailboxfull", False),
     ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
      "554", "5.7.1", "blocked", False),

@@ -11,7 +11,9 @@ _SAID_AFTER = re.compile(
     r"(end of data|data|rcpt to|rcpt|mail from|mail|helo|ehlo|connect|starttls|auth)\b"
 )
 _DID_NOT_LIKE = re.compile(r"(?i)did not like our (?:final )?(data|rcpt to|rcpt|mail from|mail|helo|ehlo)\b")
-_TRANSCRIPT = re.compile(r"(?i)(?:^|\s)(?:>>>|sent <<<|<<<\s*sent:?|->)\s*(data|rcpt|mail|helo|ehlo|auth|starttls)\b")
+_TRANSCRIPT = re.compile(
+    r"(?i)(?:^|\s)(?:>>>|sent <<<|<<<\s*sent:?|->)\s*(data|rcpt|mail|helo|ehlo|auth|starttls)\b"
+)
 _PAREN = re.compile(r"(?i)\((data|rcpt to|mail from)\b")
 _RCPT_TAG = re.compile(r"(?i)\[rcpt_to\]|\brcpt to\s*:?\s*<")
 

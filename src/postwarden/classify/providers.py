@@ -70,7 +70,8 @@ PROVIDERS: tuple[Provider, ...] = (
         "requireptr": ("mismatches client ip",),
     }),
     Provider("yahoo", ("yahoodns.net", "yahoo.com", "aol.com", "yahoo.co.jp"), (), {
-        # 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints
+        # 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or
+        #   user complaints
         "rejected": ("[tss04]",),
         # 554 5.7.9 Message not accepted for policy reasons.
         "policyviolation": ("not accepted for policy reasons",),
@@ -96,7 +97,8 @@ PROVIDERS: tuple[Provider, ...] = (
         "userunknown": ("recipient rejected",),
     }),
     Provider("spectrum", ("charter.net", "rr.com", "spectrum.net"), ("spectrum.net",), {
-        # 550 5.1.0 <a@b> sender rejected. Please see https://www.spectrum.net/support/internet/understanding-email-error-codes
+        # 550 5.1.0 <a@b> sender rejected. Please see
+        #   https://www.spectrum.net/support/internet/understanding-email-error-codes
         "toomanyconn": ("understanding-email-error-codes",),
     }),
     Provider("godaddy", ("secureserver.net",), ("x.co/rlbounce", "x.co/irbounce"), {
@@ -110,8 +112,10 @@ PROVIDERS: tuple[Provider, ...] = (
         "suspend": ("recipient account is blocked",),
         # 550 5.1.1 Adresse d au moins un destinataire invalide. Invalid recipient. OFR_416 [416]
         "userunknown": ("invalid recipient",),
-        # 550 mwinf ME Adresse IP source bloquee pour incident de spam. Client host blocked for spamming issues. OFR006_102
-        # 421 mwinf ME Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR_999 [999]
+        # 550 mwinf ME Adresse IP source bloquee pour incident de spam. Client host blocked for
+        #   spamming issues. OFR006_102
+        # 421 mwinf ME Service refuse. Veuillez essayer plus tard. Service refused, please try later.
+        #   OFR_999 [999]
         "blocked": ("client host blocked", "lpn001_108", "lpn006_107", "ofr_999"),
         # 421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR005_505 [505]
         "systemerror": ("ofr005_505",),
@@ -127,7 +131,8 @@ PROVIDERS: tuple[Provider, ...] = (
         "virusdetected": ("mcspamsignature",),
     }),
     Provider("facebook", ("facebook.com", "fb.com"), ("postmaster.facebook.com",), {
-        # 550 5.1.1 RCP-P2 http://postmaster.facebook.com/response_codes?ip=192.0.2.1#rcp Refused due to recipient preferences
+        # 550 5.1.1 RCP-P2 http://postmaster.facebook.com/response_codes?ip=192.0.2.1#rcp Refused due
+        #   to recipient preferences
         "filtered": ("rcp-p2", "refused due to recipient preferences"),
         # 550 5.1.1 RCP-P1 ... Recipient address does not exist
         "userunknown": ("rcp-p1",),

@@ -42,13 +42,15 @@ REASONS: tuple[Reason, ...] = (
         # 550 5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy
         "unauthenticated email", "is not authorized by", "not authorized to send on behalf",
         "sender authentication failed", "sender authentication",
-        # 550-5.7.1 This message does not have authentication information or fails to pass authentication checks
+        # 550-5.7.1 This message does not have authentication information or fails to pass
+        #   authentication checks
         "does not have authentication information",
     )),
     Reason("badreputation", "the sending IP or domain has a poor reputation", True, False, (
         # 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints
         "temporarily deferred due to user complaints", "due to user complaints",
-        # 550 5.7.1 Our system has detected that this message is likely suspicious due to the very low reputation of the sending domain
+        # 550 5.7.1 Our system has detected that this message is likely suspicious due to the very
+        #   low reputation of the sending domain
         "low reputation", "poor reputation", "bad reputation", "ip reputation",
         "sender reputation", "domain reputation", "reputation of the sending",
         "sending ip has a poor", "not been verified for reputation",
@@ -99,7 +101,8 @@ REASONS: tuple[Reason, ...] = (
         "deferred for too long", "expired after", "retry period", "unable to deliver in",
         "delivery attempts will continue", "still undelivered", "message will be retried",
         "have been failing for a long time",
-        # There was an error delivering your mail to <a@b>. Could not deliver for the last 432000 seconds. Giving up.
+        # There was an error delivering your mail to <a@b>. Could not deliver for the last 432000
+        #   seconds. Giving up.
         "giving up", "could not deliver for the last",
     )),
     Reason("failedstarttls", "TLS was required and could not be negotiated", True, False, (
@@ -238,7 +241,8 @@ REASONS: tuple[Reason, ...] = (
         "authentication required", "authentication is required", "auth required",
         "must be authenticated", "must authenticate", "not authenticated",
         "authentication failed", "authentication mechanism", "smtp auth",
-        "unauthorized", "not authorized", "delivery not authorized", "access denied", "security", "password", "credentials",
+        "unauthorized", "not authorized", "delivery not authorized", "access denied",
+        "security", "password", "credentials",
         "submission requires", "weak", "insecure",
         # 550 Unauthenticated senders not allowed
         "unauthenticated senders not allowed",
@@ -247,7 +251,8 @@ REASONS: tuple[Reason, ...] = (
         # 550 5.7.1 Message considered as spam or virus
         "spam", "junk mail", "unsolicited", "bulk mail", "bulk e-mail", "bulk email",
         "classified as", "detected as", "suspicious", "content rejected", "uce",
-        "looks like", "phishing", ", ube", "scored as spam", "high probability of being", "message rejected as",
+        "looks like", "phishing", ", ube", "scored as spam", "high probability of being",
+        "message rejected as",
     )),
     Reason("speeding", "the sender is sending too fast (rate limited)", True, False, (
         # 421 4.7.28 ... has been rate limited

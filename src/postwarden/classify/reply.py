@@ -43,7 +43,9 @@ _TABLE: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
 _CONTINUATION = re.compile(r"(?<=\S)\s[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
 
 # "553 neko.example.com does not exist": a domain, not a mailbox, is missing.
-_DOMAIN_MISSING = re.compile(r"(?:^|[\s:])(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}\.? (?:does not exist|not found)")
+_DOMAIN_MISSING = re.compile(
+    r"(?:^|[\s:])(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}\.? (?:does not exist|not found)"
+)
 
 # Reasons whose phrases are generic symptoms: used only when no other reason's
 # phrase matches ("mailbox is full: retry timeout exceeded" is a full mailbox).
@@ -129,9 +131,11 @@ def decide(
     by_status = None if is_private(status) else status_reason(status)
     if by_status and status and status[2:] in STRONG_STATUS:
         by_phrase = by_status
-    elif by_phrase and by_status and by_phrase != by_status:
-        if length < 8 and by_status not in ("syntaxerror", "systemerror", "networkerror"):
-            by_phrase = by_status
+    elif (
+        by_phrase and by_status and by_phrase != by_status and length < 8
+        and by_status not in ("syntaxerror", "systemerror", "networkerror")
+    ):
+        by_phrase = by_status  # a short, vague phrase yields to the code
     reason = by_phrase or by_status
     if reason in ("userunknown", "hostunknown") and (command or "").upper() == "MAIL":
         return "rejected"  # the address that does not exist is the sender's
@@ -161,7 +165,7 @@ def _filtered_context(status: str | None, command: str | None) -> bool:
         return True
     if command in ("RCPT", "MAIL"):
         return False
-    return bool(status) and status[2:] in ("2.0", "2.1")
+    return status is not None and status[2:] in ("2.0", "2.1")
 
 
 def is_hard_bounce(reason: str, status: str | None = None, reply_code: str | None = None) -> bool:

@@ -24,7 +24,9 @@ _CHUNK = 1 << 20
 
 @app.command("classify")
 def classify_command(
-    text: Annotated[str, typer.Argument(help="An SMTP reply or log line, e.g. '550 5.1.1 User unknown'.")],
+    text: Annotated[
+        str, typer.Argument(help="An SMTP reply or log line, e.g. '550 5.1.1 User unknown'.")
+    ],
 ) -> None:
     """Classify one SMTP reply or log line on its own; prints JSON."""
     verdict = classify_reply(text)
@@ -33,9 +35,14 @@ def classify_command(
 
 @app.command("parse")
 def parse_command(
-    paths: Annotated[list[str], typer.Argument(help="An .eml file, a maildir or folder, an mbox file, or - for stdin.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="An .eml file, a maildir or folder, an mbox file, or - for stdin."),
+    ],
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per message on stdout.")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes (output stays in input order).")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, help="Worker processes (output stays in input order).")
+    ] = 1,
 ) -> None:
     """Parse bounces, complaints and auto-replies; report what happened to whom."""
     for path in paths:

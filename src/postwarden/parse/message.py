@@ -107,7 +107,7 @@ def _collect(
         if part.children:
             original.append(part.children[0])
         return
-    if top or ctype.startswith("text/") or ctype == "application/octet-stream" and not body:
+    if top or ctype.startswith("text/") or (ctype == "application/octet-stream" and not body):
         if ctype == "text/html":
             body.append(mime.html_to_text(part.text))
         elif ctype.startswith("text/") or top:

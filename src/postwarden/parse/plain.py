@@ -190,7 +190,7 @@ def _findings(report: str, skip: set[str], fmt: PlainFormat) -> list[Finding]:
         if not addr:
             continue
         key = addr.lower()
-        if key in skip or key.startswith(("mailer-daemon@", "postmaster@")) and key in skip:
+        if key in skip or (key.startswith(("mailer-daemon@", "postmaster@")) and key in skip):
             continue
         if key in seen:
             continue
@@ -286,7 +286,7 @@ def transcript(report: str, fmt: PlainFormat = DEFAULT) -> str:
         if pos >= 0:
             nl = report.find("\n", pos)
             chunk = report[nl + 1 : nl + 1 + 3000] if nl >= 0 else ""
-            lines = []
+            lines: list[str] = []
             for line in chunk.split("\n"):
                 if _SEPARATOR.match(line.strip()) and lines:
                     break

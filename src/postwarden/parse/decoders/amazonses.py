@@ -17,7 +17,7 @@ PRIORITY = 200
 def decode(msg: Message) -> Decoded | None:
     body = msg.body
     start = body.find("{")
-    if start < 0 or "notificationType" not in body[:20000] and '"eventType"' not in body[:20000]:
+    if start < 0 or ("notificationType" not in body[:20000] and '"eventType"' not in body[:20000]):
         return None
     data = _json(body[start:])
     if data is None:
@@ -27,7 +27,8 @@ def decode(msg: Message) -> Decoded | None:
         if inner is not None:
             data = inner
     kind = str(data.get("notificationType") or data.get("eventType") or "")
-    mail = data.get("mail") if isinstance(data.get("mail"), dict) else {}
+    found = data.get("mail")
+    mail: dict[str, Any] = found if isinstance(found, dict) else {}
     if kind == "Bounce":
         return _bounce(data.get("bounce") or {}, mail)
     if kind == "Complaint":
