@@ -87,7 +87,8 @@ def test_import_is_all_or_nothing_with_line_numbers(api: httpx.Client) -> None:
     assert response.status_code == 422
     assert response.json()["error"]["details"]["problems"][0]["line"] == 3
     assert api.get("/v1/suppressions").json()["items"] == []
-    good = "EmailAddress,SuppressionReason,Origin,CreatedAt\nhb@example.com,HardBounce,Recipient,2024-01-02T03:04:05Z\n"
+    good = ("EmailAddress,SuppressionReason,Origin,CreatedAt\n"
+            "hb@example.com,HardBounce,Recipient,2024-01-02T03:04:05Z\n")
     summary = api.post("/v1/imports/suppressions", params={"from": "postmark"}, content=good).json()
     assert summary["created"] == 1 and summary["by_class"] == {"hard_bounce": 1}
 

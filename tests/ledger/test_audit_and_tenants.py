@@ -75,7 +75,7 @@ def test_tenants_never_see_each_other(engine: Engine, tenant: str, clock: Clock)
     mine.apply(Feedback("shared@example.com", "complaint", "fbl", feedback_type="abuse"))
     assert mine.check(["shared@example.com"])[0].verdict == "suppressed"
     assert theirs.check(["shared@example.com"])[0].verdict == "allowed"
-    assert theirs.list() == [] and theirs.audit_for() == [] and theirs.events_for("shared@example.com") == []
+    assert theirs.find() == [] and theirs.audit_for() == [] and theirs.events_for("shared@example.com") == []
     with pytest.raises(NotFound):
         theirs.lift("shared@example.com", note="x", actor="op")
     assert theirs.verify_audit() is None and mine.verify_audit() is None

@@ -233,7 +233,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(ledger: Ledger) -> Non
         ledger.suppress("a@example.com", "manual", scope="news letter!", actor="op")
     with pytest.raises(NotFound):
         ledger.lift("a@example.com", note="x", actor="op")
-    assert ledger.list() == [] and ledger.audit_for() == []
+    assert ledger.find() == [] and ledger.audit_for() == []
 
 
 def test_check_reports_invalid_addresses_in_place(ledger: Ledger) -> None:
@@ -247,7 +247,7 @@ def test_list_filters(ledger: Ledger, clock: Clock) -> None:
     clock.advance(days=3)
     ledger.apply(bounce("b@shop.example", "userunknown"))
     ledger.apply(Feedback("c@other.example", "unsubscribe", "t", scope="newsletter"))
-    addresses = lambda flt: sorted(r.address for r in ledger.list(flt))  # noqa: E731
+    addresses = lambda flt: sorted(r.address for r in ledger.find(flt))  # noqa: E731
     assert addresses(SuppressionFilter(reason_classes=["hard_bounce"])) == ["b@shop.example"]
     assert addresses(SuppressionFilter(match="*@shop.example")) == ["a@shop.example", "b@shop.example"]
     assert addresses(SuppressionFilter(scope="newsletter")) == ["c@other.example"]

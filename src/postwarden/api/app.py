@@ -164,7 +164,7 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
         flt = SuppressionFilter(reason_classes=reason, bounce_reason=bounce_reason, scope=scope,
                                 since=naive_utc(since), until=naive_utc(until), match=match,
                                 state=None if state == "all" else state)
-        rows = ledger.list(flt, limit=size, after_id=cursor)
+        rows = ledger.find(flt, limit=size, after_id=cursor)
         return {"items": [export_mod.record(r) for r in rows],
                 "next_cursor": rows[-1].id if len(rows) == size else None,
                 "counts": ledger.count_by_class(flt)}
@@ -199,7 +199,8 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
                                 until=naive_utc(until), match=match)
         ledger.count_by_class(flt)  # validates the filter before the stream starts
         media = "text/csv" if format == "csv" else "application/x-ndjson"
-        return StreamingResponse(export_mod.render(ledger.iter_export(flt), format), media_type=media, headers={
+        chunks = export_mod.render(ledger.iter_export(flt), format)
+        return StreamingResponse(chunks, media_type=media, headers={
             "Content-Disposition": f'attachment; filename="suppressions.{format}"'})
 
     @app.post("/v1/imports/suppressions")

@@ -193,7 +193,7 @@ def list_(
     ledger = _ledger(ctx)
     flt = _filter(reason, scope, since, until, match)
     table = Table("address", "scope", "reason", "bounce reason", "since", "expires", "source")
-    for row in ledger.list(flt, limit=limit):
+    for row in ledger.find(flt, limit=limit):
         table.add_row(row.address, row.scope, row.reason_class, row.reason or "", _iso(row.created_at),
                       _iso(row.expires_at), row.source)
     stdout.print(table)

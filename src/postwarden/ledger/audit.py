@@ -34,10 +34,17 @@ class EntryFields:
 
 
 def entry_hash(fields: EntryFields) -> str:
+    return hash_values(fields.tenant_id, fields.seq, fields.at, fields.actor, fields.action,
+                       fields.address, fields.scope, fields.reason_class, fields.note,
+                       fields.evidence, fields.prev_hash)
+
+
+def hash_values(tenant_id: int, seq: int, at: datetime, actor: str, action: str, address: str,
+                scope: str, reason_class: str | None, note: str, evidence: str, prev_hash: str) -> str:
+    """The hash of one entry, over its fields in :class:`EntryFields` order."""
     canonical = json.dumps(
-        [fields.tenant_id, fields.seq, fields.at.isoformat(timespec="microseconds"), fields.actor,
-         fields.action, fields.address, fields.scope, fields.reason_class, fields.note,
-         fields.evidence, fields.prev_hash],
+        [tenant_id, seq, at.isoformat(timespec="microseconds"), actor, action, address, scope,
+         reason_class, note, evidence, prev_hash],
         ensure_ascii=False, separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import cast
+
 from sqlalchemy import (
+    Table,
     Boolean,
     DateTime,
     ForeignKey,
@@ -137,3 +140,12 @@ class AuditEntry(Base):
     evidence: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+# The tables, typed as tables, for Core queries.
+TENANTS = cast(Table, Tenant.__table__)
+API_KEYS = cast(Table, ApiKey.__table__)
+EVIDENCE = cast(Table, Evidence.__table__)
+EVENTS = cast(Table, FeedbackEvent.__table__)
+SUPPRESSIONS = cast(Table, Suppression.__table__)
+AUDIT = cast(Table, AuditEntry.__table__)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, or_, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -27,26 +27,20 @@ from postwarden.errors import (
     NotFound,
     PolicyRefused,
 )
-from postwarden.ledger import policy
+from postwarden.ledger import bulk, policy
 from postwarden.ledger.audit import (
     ChainProblem,
     EntryFields,
     StoredEntry,
     canonical_evidence,
-    entry_hash,
+    hash_values,
     verify_chain,
 )
 from postwarden.ledger.db import require_schema, unavailable
 from postwarden.ledger.feedback import KINDS, Feedback
-from postwarden.ledger.models import AuditEntry, Evidence, FeedbackEvent, Suppression, Tenant
+from postwarden.ledger.models import AUDIT, EVENTS, EVIDENCE, SUPPRESSIONS, TENANTS
 
-SUPPRESSIONS = Suppression.__table__
-EVENTS = FeedbackEvent.__table__
-AUDIT = AuditEntry.__table__
-TENANTS = Tenant.__table__
-EVIDENCE = Evidence.__table__
 
-CHECK_BATCH = 900  # stays under SQLite's bound-parameter limit with room for the rest
 DIAGNOSTIC_IN_AUDIT = 500
 
 
@@ -151,14 +145,16 @@ class _Chain:
 
     def append(self, at: datetime, actor: str, action: str, address: str, scope: str,
                reason_class: str | None, note: str, evidence: dict[str, Any] | None) -> None:
-        fields = EntryFields(
-            tenant_id=self.tenant_id, seq=self.seq + 1, at=at, actor=actor, action=action,
-            address=address, scope=scope, reason_class=reason_class, note=note,
-            evidence=canonical_evidence(evidence), prev_hash=self.head,
-        )
-        digest = entry_hash(fields)
-        self.pending.append({**fields.__dict__, "entry_hash": digest})
-        self.seq, self.head = fields.seq, digest
+        seq = self.seq + 1
+        evidence_text = canonical_evidence(evidence)
+        digest = hash_values(self.tenant_id, seq, at, actor, action, address, scope, reason_class,
+                             note, evidence_text, self.head)
+        self.pending.append({
+            "tenant_id": self.tenant_id, "seq": seq, "at": at, "actor": actor, "action": action,
+            "address": address, "scope": scope, "reason_class": reason_class, "note": note,
+            "evidence": evidence_text, "prev_hash": self.head, "entry_hash": digest,
+        })
+        self.seq, self.head = seq, digest
 
 
 def _glob_to_like(pattern: str) -> str:
@@ -219,7 +215,7 @@ class Ledger:
     def _flush_chain(self, conn: Connection, chain: _Chain) -> None:
         if not chain.pending:
             return
-        _bulk_insert(conn, AUDIT, chain.pending)
+        bulk.insert_many(conn, AUDIT, chain.pending)
         conn.execute(update(TENANTS).where(TENANTS.c.id == self.tenant_id)
                      .values(audit_seq=chain.seq, audit_head=chain.head))
         chain.pending.clear()
@@ -504,20 +500,11 @@ class Ledger:
             results.append(None)
         now = self.clock()
         found: dict[str, list[Any]] = {}
-        keys = list(wanted)
         try:
             with self.engine.connect() as conn:
-                for start in range(0, len(keys), CHECK_BATCH):
-                    batch = keys[start:start + CHECK_BATCH]
-                    rows = conn.execute(select(
-                        SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope, SUPPRESSIONS.c.reason_class,
-                        SUPPRESSIONS.c.reason, SUPPRESSIONS.c.created_at, SUPPRESSIONS.c.expires_at,
-                    ).where(SUPPRESSIONS.c.tenant_id == self.tenant_id,
-                            SUPPRESSIONS.c.address.in_(batch), SUPPRESSIONS.c.state == "active",
-                            SUPPRESSIONS.c.scope.in_(scopes)))
-                    for row in rows:
-                        if row.expires_at is None or row.expires_at > now:
-                            found.setdefault(row.address, []).append(row)
+                for row in bulk.lookup(conn, self.tenant_id, list(wanted), scopes):
+                    if row[5] is None or row[5] > now:
+                        found.setdefault(row[0], []).append(row)
         except OperationalError as exc:
             raise unavailable(self.engine, exc) from exc
         for address, positions in wanted.items():
@@ -526,14 +513,15 @@ class Ledger:
                 results[pos] = result
         return [r for r in results if r is not None]
 
-    def _verdict(self, address: str, rows: list[Any]) -> CheckResult:
+    def _verdict(self, address: str, rows: list[tuple[Any, ...]]) -> CheckResult:
+        """``rows`` are ``bulk.LOOKUP_COLUMNS`` tuples of the address's active suppressions."""
         if not rows:
             return CheckResult(address, "allowed")
-        cls = policy.strongest([r.reason_class for r in rows])
-        row = min((r for r in rows if r.reason_class == cls), key=lambda r: r.created_at)
+        cls = policy.strongest([r[2] for r in rows])
+        _, scope, _, reason, since, expires_at, _ = min((r for r in rows if r[2] == cls), key=lambda r: r[4])
         rule = policy.lift_rule(self.policy, cls)
-        return CheckResult(address, "suppressed", cls, row.reason, row.scope, row.created_at,
-                           row.expires_at, rule, policy.LIFT_EXPLANATIONS.get(rule))
+        return CheckResult(address, "suppressed", cls, reason, scope, since, expires_at, rule,
+                           policy.LIFT_EXPLANATIONS.get(rule))
 
     def _filtered(self, flt: SuppressionFilter) -> Any:
         query = select(SUPPRESSIONS).where(SUPPRESSIONS.c.tenant_id == self.tenant_id)
@@ -560,7 +548,7 @@ class Ledger:
             query = query.where(SUPPRESSIONS.c.address.like(pattern, escape="\\"))
         return query
 
-    def list(self, flt: SuppressionFilter = SuppressionFilter(), *, limit: int = 100,
+    def find(self, flt: SuppressionFilter = SuppressionFilter(), *, limit: int = 100,
              after_id: int | None = None) -> list[Any]:
         query = self._filtered(flt)
         if after_id is not None:
@@ -577,7 +565,7 @@ class Ledger:
     def iter_export(self, flt: SuppressionFilter = SuppressionFilter(), batch: int = 5000) -> Iterator[Any]:
         after: int | None = None
         while True:
-            rows = self.list(flt, limit=batch, after_id=after)
+            rows = self.find(flt, limit=batch, after_id=after)
             yield from rows
             if len(rows) < batch:
                 return
@@ -688,15 +676,17 @@ class Ledger:
                              note, evidence)
                 summary.created += 1
                 if len(fresh) >= 10000:
-                    _bulk_insert(conn, SUPPRESSIONS, fresh)
+                    bulk.insert_many(conn, SUPPRESSIONS, fresh)
                     self._flush_chain(conn, chain)
                     if progress:
                         progress(len(fresh))
                     fresh.clear()
-            _bulk_insert(conn, SUPPRESSIONS, fresh)
+            bulk.insert_many(conn, SUPPRESSIONS, fresh)
             self._flush_chain(conn, chain)
             if progress:
                 progress(len(fresh))
+            if summary.created > 10000:
+                bulk.analyze(conn, SUPPRESSIONS)
         return summary
 
     def _prepare_import(self, rows: Iterable[ImportRow]) -> tuple[list[ImportRow], list[tuple[int, str]]]:
@@ -707,47 +697,17 @@ class Ledger:
                 if row.reason_class not in policy.REASON_CLASSES:
                     raise InvalidInput(f"unknown reason {row.reason_class!r}: one of "
                                        f"{', '.join(policy.REASON_CLASSES)}")
-                prepared.append(replace(row, address=normalize(row.address),
-                                        scope=self._valid_scope(row.scope)))
+                prepared.append(ImportRow(row.line, normalize(row.address), row.reason_class,
+                                          self._valid_scope(row.scope), row.created_at, row.reason,
+                                          row.note))
             except InvalidInput as exc:
                 problems.append((row.line, exc.message))
         return prepared, problems
 
     def _existing_keys(self, conn: Connection, addresses: set[str]) -> dict[tuple[str, str, str], str]:
-        found: dict[tuple[str, str, str], str] = {}
-        cols = (SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope, SUPPRESSIONS.c.reason_class,
-                SUPPRESSIONS.c.state)
-        if len(addresses) > 50000:
-            # Cheaper to read the tenant's whole list once than to probe in batches.
-            rows: Iterable[Any] = conn.execute(select(*cols).where(
-                SUPPRESSIONS.c.tenant_id == self.tenant_id))
-            for r in rows:
-                if r.address in addresses:
-                    found[(r.address, r.scope, r.reason_class)] = r.state
-            return found
-        ordered = sorted(addresses)
-        for start in range(0, len(ordered), CHECK_BATCH):
-            for r in conn.execute(select(*cols).where(
-                    SUPPRESSIONS.c.tenant_id == self.tenant_id,
-                    SUPPRESSIONS.c.address.in_(ordered[start:start + CHECK_BATCH]))):
-                found[(r.address, r.scope, r.reason_class)] = r.state
-        return found
+        rows = bulk.lookup(conn, self.tenant_id, sorted(addresses), None, active_only=False)
+        return {(r[0], r[1], r[2]): r[6] for r in rows}
 
-
-def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows; PostgreSQL's COPY is several times faster than INSERTs."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        columns = list(rows[0])
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(
-                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-    else:
-        conn.execute(table.insert(), rows)
 
 
 def filter_from(reason: Sequence[str] | None = None, **kwargs: Any) -> SuppressionFilter:

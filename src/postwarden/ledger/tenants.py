@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from postwarden.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from postwarden.ledger.models import GENESIS_HASH, ApiKey, Tenant
+from postwarden.ledger.models import API_KEYS, GENESIS_HASH, TENANTS, ApiKey, Tenant
 from postwarden.ledger.service import utcnow
 
 KEY_PREFIX = "pw_"
@@ -28,9 +28,9 @@ def create_tenant(engine: Engine, name: str) -> int:
         raise InvalidInput(f"tenant name {name!r} is not valid: use lower-case letters, digits, '-' and '_'")
     try:
         with engine.begin() as conn:
-            return int(conn.execute(Tenant.__table__.insert().values(
+            return int(conn.execute(TENANTS.insert().values(
                 name=name, created_at=utcnow(), audit_seq=0, audit_head=GENESIS_HASH,
-            ).returning(Tenant.__table__.c.id)).scalar_one())
+            ).returning(TENANTS.c.id)).scalar_one())
     except IntegrityError as exc:
         raise Conflict(f"a tenant named {name!r} exists already") from exc
 
@@ -47,7 +47,7 @@ def create_api_key(engine: Engine, tenant: str, label: str | None = None) -> str
         tenant_id = conn.execute(select(Tenant.id).where(Tenant.name == tenant)).scalar()
         if tenant_id is None:
             raise NotFound(f"no tenant named {tenant!r}: create it with `postwarden tenant create {tenant}`")
-        conn.execute(ApiKey.__table__.insert().values(
+        conn.execute(API_KEYS.insert().values(
             tenant_id=tenant_id, prefix=key[:10], key_hash=digest(key), label=label,
             created_at=utcnow(), revoked_at=None))
     return key

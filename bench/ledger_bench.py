@@ -1,0 +1,107 @@
+"""Ledger benchmark: import N suppressions from a CSV file, then check M addresses
+(half of them suppressed), on SQLite and on PostgreSQL.
+
+    .venv/bin/python -m bench.ledger_bench [--rows 1000000] [--checks 100000] \
+        [--backend sqlite|postgresql|both]
+
+Targets (issue 2): import >= 50,000 rows/s on PostgreSQL; check >= 200,000 addresses/s.
+The import runs the same path as `postwarden import suppressions --from csv`: the
+file is read and validated whole, then applied in one transaction with an audit
+entry per suppression."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from postwarden import settings as settings_mod
+from postwarden.intake import exports
+from postwarden.ledger import Ledger
+from postwarden.ledger.db import make_engine, migrate
+
+PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+CLASSES = ("hard_bounce", "complaint", "unsubscribe", "invalid", "manual")
+
+
+def write_csv(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    with path.open("w") as fh:
+        fh.write("address,reason,scope,created_at\n")
+        for n in range(rows):
+            cls = CLASSES[rng.randrange(len(CLASSES))]
+            scope = "newsletter" if cls == "unsubscribe" and n % 2 else "*"
+            fh.write(f"user{n}@d{n % 5000}.example.com,{cls},{scope},2025-0{1 + n % 9}-15T10:00:00Z\n")
+
+
+def run(url: str, csv_path: Path, rows: int, checks: int) -> dict[str, float]:
+    engine = make_engine(url)
+    migrate(engine)
+    ledger = Ledger(engine, "default", settings_mod.load(env={}))
+    fmt = exports.get("csv")
+
+    started = time.perf_counter()
+    with csv_path.open(encoding="utf-8", newline="") as stream:
+        items = [i for i in fmt.read(stream) if not isinstance(i, exports.Problem)]
+    summary = ledger.import_rows(items, source="bench", actor="bench")
+    import_s = time.perf_counter() - started
+    assert summary.created == rows, summary
+    del items
+
+    rng = random.Random(11)
+    addresses = [f"user{n}@d{n % 5000}.example.com" for n in rng.sample(range(rows), checks // 2)]
+    addresses += [f"nobody{n}@d{n % 5000}.example.com" for n in range(checks - len(addresses))]
+    rng.shuffle(addresses)
+    started = time.perf_counter()
+    results = ledger.check(addresses)
+    check_s = time.perf_counter() - started
+    suppressed = sum(r.verdict == "suppressed" for r in results)
+    assert suppressed >= checks // 2 * 0.5, suppressed  # unsubscribes on a topic do not block '*'
+
+    started = time.perf_counter()
+    problem = ledger.verify_audit()
+    verify_s = time.perf_counter() - started
+    assert problem is None, problem
+    engine.dispose()
+    return {"import_s": import_s, "import_rows_per_s": rows / import_s, "check_s": check_s,
+            "checks_per_s": checks / check_s, "verify_s": verify_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--checks", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "suppressions.csv"
+        write_csv(csv_path, args.rows)
+        backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+        for backend in backends:
+            if backend == "sqlite":
+                result = run(f"sqlite:///{tmp}/bench.db", csv_path, args.rows, args.checks)
+            else:
+                name = f"postwarden_bench_{uuid.uuid4().hex[:8]}"
+                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                    admin.execute(f'CREATE DATABASE "{name}"')
+                try:
+                    result = run(PG_ADMIN.rpartition("/")[0] + f"/{name}", csv_path, args.rows, args.checks)
+                finally:
+                    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"{backend:10s} import {args.rows:,} rows in {result['import_s']:.1f} s "
+                  f"= {result['import_rows_per_s']:,.0f} rows/s | check {args.checks:,} in "
+                  f"{result['check_s']:.2f} s = {result['checks_per_s']:,.0f}/s | audit verify "
+                  f"{result['verify_s']:.1f} s | peak RSS so far {peak_mb:,.0f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
