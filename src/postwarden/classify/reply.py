@@ -80,25 +80,33 @@ class ReplyVerdict:
     sender_side: bool
 
 
+def _flatten(weak: bool) -> tuple[tuple[int, str, str, str], ...]:
+    """(length, phrase, first four characters, reason), longest first; equal
+    lengths keep the table order."""
+    rows = [
+        (len(phrase), order, phrase, name)
+        for order, (name, phrases) in enumerate(_TABLE)
+        if (name in WEAK) == weak
+        for phrase in phrases
+    ]
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    return tuple((length, phrase, phrase[:4], name) for length, _, phrase, name in rows)
+
+
+_STRONG_ROWS = _flatten(weak=False)
+_WEAK_ROWS = _flatten(weak=True)
+
+
 def phrase_reason(text: str) -> tuple[str | None, int]:
     """The reason whose phrase matches ``text`` (lower-case) most specifically,
-    and the length of that phrase (0 when nothing matched)."""
-    best: str | None = None
-    best_len = 0
-    weak: str | None = None
-    weak_len = 0
-    for name, phrases in _TABLE:
-        if name in WEAK:
-            for phrase in phrases:
-                if len(phrase) > weak_len and phrase in text:
-                    weak, weak_len = name, len(phrase)
-            continue
-        for phrase in phrases:
-            if len(phrase) > best_len and phrase in text:
-                best, best_len = name, len(phrase)
-    if best is None:
-        return weak, weak_len
-    return best, best_len
+    and the length of that phrase (0 when nothing matched). Phrases of the weak
+    reasons count only when nothing else matched."""
+    grams = {text[i : i + 4] for i in range(len(text) - 3)}
+    for rows in (_STRONG_ROWS, _WEAK_ROWS):
+        for length, phrase, head, name in rows:
+            if (length < 4 or head in grams) and phrase in text:
+                return name, length
+    return None, 0
 
 
 def decide(
