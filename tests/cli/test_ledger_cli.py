@@ -66,7 +66,8 @@ def test_topic_scope_through_the_cli(cli) -> None:  # type: ignore[no-untyped-de
     assert ",suppressed," in news and ",allowed," in billing
     refused = cli("lift", "fan@example.com", "--note", "x")
     assert refused.returncode == 1 and "resubscribe" in refused.stderr
-    assert cli("resubscribe", "fan@example.com", "--scope", "newsletter", "--evidence", "form").returncode == 0
+    resubscribed = cli("resubscribe", "fan@example.com", "--scope", "newsletter", "--evidence", "form")
+    assert resubscribed.returncode == 0
     assert ",allowed," in cli("check", "fan@example.com", "--scope", "newsletter").stdout
 
 
