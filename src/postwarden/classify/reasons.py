@@ -49,6 +49,7 @@ REASONS: tuple[Reason, ...] = (
     Reason("badreputation", "the sending IP or domain has a poor reputation", True, False, (
         # 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints
         "temporarily deferred due to user complaints", "due to user complaints",
+        "or user complaints",
         # 550 5.7.1 Our system has detected that this message is likely suspicious due to the very
         #   low reputation of the sending domain
         "low reputation", "poor reputation", "bad reputation", "ip reputation",
@@ -73,6 +74,10 @@ REASONS: tuple[Reason, ...] = (
         "no access from", "not welcome", "banned", "temporarily blocked", "block",
         # 550 5.7.0 <a@b>... Please use the smtp server of your ISP.
         "smtp server of your isp",
+        # Connected to 192.0.2.112 but my name was rejected.
+        "my name was rejected",
+        # 554 INVALID IP FOR SENDING MAIL OF DOMAIN example.com
+        "invalid ip for sending mail",
         "your domain is", "unauthenticated connections",
     )),
     Reason("contenterror", "the message content or headers are malformed", True, False, (
@@ -176,6 +181,10 @@ REASONS: tuple[Reason, ...] = (
         "routing loop", "too many hops", "hop count exceeded", "mx records",
         "unable to route", "unroutable", "no answer from host", "network error",
         "bad connection", "malformed or unexpected name server reply",
+        # Network error on destination MXs
+        "network error on destination",
+        # Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)
+        "establish an smtp connection",
     )),
     Reason("norelaying", "relaying through the receiver is not allowed", True, False, (
         # 554 5.7.1 <a@b>: Relay access denied
@@ -190,7 +199,11 @@ REASONS: tuple[Reason, ...] = (
     )),
     Reason("notaccept", "the domain accepts no mail (null MX or refused)", False, False, (
         # 556 5.1.10 Recipient address has null MX
-        "has null mx", "null mx", "does not accept mail", "accepts no mail", "not accepting mail",
+        "has null mx", "null mx", "does not accept mail",
+        # No mx record found for domain=example.org
+        "no mx record found",
+        # Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)
+        "couldn't find a mail exchanger", "accepts no mail", "not accepting mail",
         "no mail is accepted", "does not accept e-mail",
         # 550 5.1.10 ... No MX found for domain
         "no mx found",
@@ -222,7 +235,9 @@ REASONS: tuple[Reason, ...] = (
         "invalid sender", "sender not allowed", "sender is not allowed", "bad sender",
         "from address", "envelope sender", "return path", "return-path",
         "mail from", "sender unknown", "unknown sender", "sender denied",
-        "sender address", "sender blocked", "purported responsible address", "sender refused", "your address",
+        "sender address", "sender blocked", "purported responsible address",
+        # Connected to 192.0.2.225 but sender was rejected.
+        "sender was rejected", "sender refused", "your address",
         "the sender", "not allowed to send", "sender mismatch", "from: domain is invalid",
     )),
     Reason("requireptr", "the sending IP has no PTR (reverse DNS) record", True, False, (
@@ -324,6 +339,10 @@ REASONS: tuple[Reason, ...] = (
         "no user", "unknown alias", "unknown e-mail",
         "unknown email", "address not valid", "invalid e-mail", "nonexistent user",
         "non-existent user", "not a registered", "mailbox unknown",
+        # Your message wasn't delivered to a@b because the address couldn't be found.
+        "address couldn't be found", "address could not be found",
+        # 550 #5.1.0 Address rejected.
+        "address rejected.",
     )),
     Reason("vacation", "an automatic reply such as out-of-office", False, False, ()),
     Reason("virusdetected", "the message was judged to carry a virus", True, False, (
@@ -337,6 +356,11 @@ REASONS: tuple[Reason, ...] = (
 OVERRIDES: tuple[tuple[str, str], ...] = (
     # Name service error for domain example.com: Host not found, try again
     ("host not found, try again", "networkerror"),
+    # DNS Error: DNS type 'mx' lookup of example.org responded with code NOERROR
+    #   The domain example.org doesn't receive email according to the administrator: returned Null MX
+    ("returned null mx", "notaccept"),
+    # DNS Error: 80335577 DNS type 'mx' lookup of example.jp responded with code NXDOMAIN
+    ("dns type 'mx' lookup of", "networkerror"),
     # 550 Virus Detected; Content Rejected
     ("virus detected", "virusdetected"),
     # procmail: Couldn't create "/var/spool/mail/neko"

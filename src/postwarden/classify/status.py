@@ -7,7 +7,7 @@ import re
 
 # A reply code at the start of a line or after "said:"/"; " and so on, then an
 # optional enhanced code. Bounded repetition only: linear on any input.
-_REPLY = re.compile(r"(?<![\d.\-/:#])([245][0-5][0-9])(?:[ \-]|$)(?:\s{0,4}['#]?([245]\.\d{1,3}\.\d{1,3}))?")
+_REPLY = re.compile(r"(?<![\d.\-/:#])([245][0-5][0-9])(?:[ \-]|:\s|$)(?:\s{0,4}['#]?([245]\.\d{1,3}\.\d{1,3}))?")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]\d)")
 
 # What a status code says when the text says nothing more specific. Codes whose

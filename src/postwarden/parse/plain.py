@@ -34,7 +34,8 @@ _INTRO = re.compile(
     r"|unknown user|invalid recipient|address|^to|the following recipients returned permanent errors"
     r"|^mailbox|^user|addressee|destination|bad address|undeliverable to|"
     r"failed to deliver to|your message to|message to|delivering your mail to"
-    r"|delivering your message to|deliver your message to|delivery of your message to)\s*:?\s*"
+    r"|delivering your message to|deliver your message to|delivery of your message to)"
+    r"(?:\s*:\s*|\s+)"
     rf"[<\"']?(?P<a>{_ADDR})[>\"']?(?P<rest>.{{0,2000}})$"
 )
 _SEPARATOR = re.compile(r"^\s*[-=*#_~]{5,}")
