@@ -143,6 +143,12 @@ PROVIDERS: tuple[Provider, ...] = (
         # 542 a@b Rejected
         "userunknown": ("no such user", " rejected"),
     }),
+    Provider("kddi", ("ezweb.ne.jp", "au.com", "auone-net.jp"), (), {
+        # 550 : User unknown   (au answers so, with no address, when its domain filter refuses)
+        "filtered": ("550 : user unknown",),
+        # 550 <a@ezweb.ne.jp>: User unknown
+        "userunknown": (">: user unknown",),
+    }),
     Provider("iua", ("email.ua", "i.ua"), ("mail.i.ua",), {
         # 550 Mailbox is frozen. See http://mail.i.ua/err/3/
         "suspend": ("mailbox is frozen",),

@@ -7,7 +7,9 @@ import re
 
 # A reply code at the start of a line or after "said:"/"; " and so on, then an
 # optional enhanced code. Bounded repetition only: linear on any input.
-_REPLY = re.compile(r"(?<![\d.\-/:#])([245][0-5][0-9])(?:[ \-]|:\s|$)(?:\s{0,4}['#]?([245]\.\d{1,3}\.\d{1,3}))?")
+_REPLY = re.compile(
+    r"(?<![\d.\-/:#])([245][0-5][0-9])(?:[ \-]|:\s|$)(?:\s{0,4}['#]?([245]\.\d{1,3}\.\d{1,3}))?"
+)
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]\d)")
 
 # What a status code says when the text says nothing more specific. Codes whose
@@ -34,7 +36,7 @@ STATUS_REASONS: dict[str, str] = {
     "4.1": "networkerror",      # No answer from host
     "4.2": "networkerror",      # Bad connection
     "4.3": "systemerror",       # Directory server failure
-    "4.4": "networkerror",      # Unable to route
+    "4.4": "hostunknown",       # Unable to route (no such destination)
     "4.5": "systemfull",        # Mail system congestion
     "4.6": "networkerror",      # Routing loop detected
     "4.7": "expired",           # Delivery time expired
@@ -94,8 +96,6 @@ PROVIDER_STATUS: dict[str, str] = {
     "4.7.650": "badreputation", "4.7.651": "badreputation", "4.7.652": "badreputation",
     # 550 5.1.351 Remote Server returned '550 5.1.351 ... User unknown'
     "5.1.351": "userunknown",
-    # 550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup
-    "5.1.10": "userunknown",
     "4.4.7": "expired", "5.4.7": "expired",
 }
 
