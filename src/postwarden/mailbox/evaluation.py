@@ -4,9 +4,13 @@ classified and then learned with its true label, as if the user clicked at once.
 The measures:
 
 * ``one_minus_roca_pct`` — 100 × (1 − area under the ROC curve of the scores); ties
-  count half. Lower is better.
+  count half. Lower is better. The score ranked is the learned model's own score, given
+  even while the filter abstains (its verdict then ignores it);
+  ``one_minus_roca_pct_abstaining`` ranks the neutral score 0 instead for those
+  messages, as the verdict saw it.
 * ``false_positive_rate_pct`` — not-spam sent to spam (or rejected) by the verdict.
-* ``false_negative_rate_pct`` — spam left in the inbox by the verdict.
+* ``false_negative_rate_pct`` — spam left in the inbox by the verdict (while the model
+  abstains, all of it; ``..._after_warmup_pct`` counts only after it stopped abstaining).
 * ``spam_miss_at_0_1_fpr_pct`` — the share of spam missed at the strictest threshold
   that lets through at most 0.1% of not-spam (``floor(0.001 × ham)`` messages).
 """
@@ -37,6 +41,7 @@ class LabelledMessage:
 class Outcome:
     path: str
     score: float
+    """The learned model's spam log-odds (higher: more spam), abstaining or not."""
     action: Action
     is_spam: bool
     abstained: bool
@@ -78,7 +83,7 @@ def run_online(
         prepared = spam_filter.prepare(raw, user)
         verdict = spam_filter.classify(prepared)
         spam_filter.learn(prepared, is_spam=item.is_spam)
-        yield Outcome(item.path, verdict.score, verdict.action, item.is_spam, verdict.abstained)
+        yield Outcome(item.path, verdict.model_score, verdict.action, item.is_spam, verdict.abstained)
 
 
 def one_minus_roca_pct(scores: Sequence[float], is_spam: Sequence[bool]) -> float | None:
@@ -116,26 +121,41 @@ def spam_miss_at_fpr_pct(
     return 100.0 * float((spam <= threshold).sum()) / len(spam)
 
 
+def _rate(count: int, total: int) -> float | None:
+    return round(100.0 * count / total, 4) if total else None
+
+
 def summarise(outcomes: Sequence[Outcome], seconds: float) -> dict[str, object]:
     scores = [o.score for o in outcomes]
     truth = [o.is_spam for o in outcomes]
     n_spam = sum(truth)
     n_ham = len(truth) - n_spam
-    fp = sum(1 for o in outcomes if not o.is_spam and o.action is not Action.INBOX)
-    fn = sum(1 for o in outcomes if o.is_spam and o.action is Action.INBOX)
+    fp = [not o.is_spam and o.action is not Action.INBOX for o in outcomes]
+    fn = [o.is_spam and o.action is Action.INBOX for o in outcomes]
+    ready = [o for o in outcomes if not o.abstained]
+    ready_spam = sum(1 for o in ready if o.is_spam)
     roca = one_minus_roca_pct(scores, truth)
+    roca_abstaining = one_minus_roca_pct([0.0 if o.abstained else o.score for o in outcomes], truth)
     miss = spam_miss_at_fpr_pct(scores, truth)
     return {
         "messages": len(outcomes),
         "spam": n_spam,
         "ham": n_ham,
         "one_minus_roca_pct": None if roca is None else round(roca, 4),
-        "false_positive_rate_pct": round(100.0 * fp / n_ham, 4) if n_ham else None,
-        "false_negative_rate_pct": round(100.0 * fn / n_spam, 4) if n_spam else None,
-        "false_positives": fp,
-        "false_negatives": fn,
+        "one_minus_roca_pct_abstaining": None if roca_abstaining is None else round(roca_abstaining, 4),
+        "false_positive_rate_pct": _rate(sum(fp), n_ham),
+        "false_negative_rate_pct": _rate(sum(fn), n_spam),
+        "false_positives": sum(fp),
+        "false_negatives": sum(fn),
         "spam_miss_at_0_1_fpr_pct": None if miss is None else round(miss, 4),
-        "abstained": sum(1 for o in outcomes if o.abstained),
+        "abstained": len(outcomes) - len(ready),
+        "false_positive_rate_after_warmup_pct": _rate(
+            sum(1 for o, bad in zip(outcomes, fp, strict=True) if bad and not o.abstained),
+            len(ready) - ready_spam,
+        ),
+        "false_negative_rate_after_warmup_pct": _rate(
+            sum(1 for o, bad in zip(outcomes, fn, strict=True) if bad and not o.abstained), ready_spam
+        ),
         "seconds": round(seconds, 3),
         "messages_per_second": round(len(outcomes) / seconds, 1) if seconds > 0 else None,
     }

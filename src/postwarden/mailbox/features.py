@@ -42,13 +42,11 @@ _WORD = re.compile(
 _AUTH_RESULT = re.compile(r"(?i)\b(spf|dkim|dmarc|arc|iprev|auth|smtp\.auth)\s*=\s*([a-z]+)")
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 
-# Headers whose words are features. Everything else counts by name only.
+# Headers whose words are features of their own (readable in explanations). All
+# headers also feed the byte grams, and every header name is a feature.
 _WORD_HEADERS = frozenset(
-    {"from", "to", "cc", "reply-to", "return-path", "sender", "received", "message-id",
-     "x-mailer", "user-agent", "content-type", "list-id", "list-unsubscribe", "precedence",
-     "x-priority", "x-msmail-priority", "organization", "mailing-list", "x-originating-ip",
-     "importance", "errors-to", "in-reply-to", "references", "content-transfer-encoding",
-     "mime-version", "date"}
+    {"from", "to", "reply-to", "message-id", "x-mailer", "user-agent", "content-type",
+     "list-id", "precedence"}
 )
 
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -151,6 +149,8 @@ HEAD_GRAM_BYTES = 2500
 TEXT_GRAM_BYTES = 3000
 """Byte grams are taken from this many bytes of the headers and of the body text."""
 _GRAM_ZONES = {1: "head4", 2: "subj4", 3: "body4"}
+GRAM_ZONES = {"head4": "header text", "subj4": "subject text", "body4": "body text"}
+"""Names of the byte-gram zones, for explanations."""
 
 
 def registered_domain(host: str) -> str:

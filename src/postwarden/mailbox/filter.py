@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from postwarden.mailbox.features import extract
+from postwarden.mailbox.features import GRAM_ZONES, extract
 from postwarden.mailbox.message import MAX_TEXT_CHARS, MailView, read_message
 from postwarden.mailbox.model import I64, Encoded, LearnedModel, fingerprint
 from postwarden.mailbox.verdict import FilterPolicy, Reason, Signal, Verdict
@@ -86,6 +86,8 @@ class SpamFilter:
         return self.learn(message, is_spam=False, user=user)
 
     def _reasons(self, prepared: PreparedMessage, limit: int) -> tuple[Reason, ...]:
+        """The named features that weighed most. Byte grams are many and small each, so
+        they are summed per zone into one reason that quotes the heaviest few."""
         named = extract(prepared.view, with_names=True)
         assert named.names is not None
         layers: list[tuple[I64, str | None, str]] = [(prepared.encoded.global_slots, None, "global")]
@@ -97,8 +99,21 @@ class SpamFilter:
             for slot, name in zip(self.model.slots(named.hashes, owner).tolist(), named.names, strict=True):
                 names.setdefault(slot, name)
             weights = self.model.weights[slots].astype(np.float64) * prepared.encoded.scale
+            grams: dict[str, list[tuple[float, str]]] = {}
             for slot, weight in zip(slots.tolist(), weights.tolist(), strict=True):
-                if weight:
-                    found.append(Reason(names.get(slot, f"#{slot}"), weight, source))
+                if not weight:
+                    continue
+                name = names.get(slot, f"#{slot}")
+                zone, _, text = name.partition(":")
+                if zone in GRAM_ZONES:
+                    grams.setdefault(zone, []).append((weight, text))
+                else:
+                    found.append(Reason(name, weight, source))
+            for zone, pieces in grams.items():
+                total = sum(w for w, _ in pieces)
+                heavy = sorted(pieces, key=lambda p: p[0] * total, reverse=True)[:4]
+                quoted = " ".join(text for _, text in heavy)
+                label = f"{GRAM_ZONES[zone]} ({len(pieces)} byte grams, e.g. {quoted})"
+                found.append(Reason(label, total, source))
         found.sort(key=lambda r: abs(r.weight), reverse=True)
         return tuple(found[:limit])
