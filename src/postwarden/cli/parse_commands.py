@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,9 +16,8 @@ from rich.table import Table
 
 from postwarden.classify import classify_reply
 from postwarden.cli.app import app, fail
+from postwarden.intake.mailfiles import MailFileError, check_paths, iter_messages
 from postwarden.parse import parse_message
-
-_CHUNK = 1 << 20
 
 
 @app.command("classify")
@@ -45,10 +43,11 @@ def parse_command(
     ] = 1,
 ) -> None:
     """Parse bounces, complaints and auto-replies; report what happened to whom."""
-    for path in paths:
-        if path != "-" and not Path(path).exists():
-            raise fail(f"cannot read {path}: no such file or folder")
-    messages = _messages(paths)
+    try:
+        check_paths(paths)
+    except MailFileError as exc:
+        raise fail(exc.message) from exc
+    messages = iter_messages(paths, on_error=_warn)
     if jobs > 1:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             _emit(pool.imap(_parse_one, messages, chunksize=16), jsonl)
@@ -93,71 +92,5 @@ def _emit(results: Iterable[dict[str, Any]], jsonl: bool) -> None:
     Console().print(table)
 
 
-def _messages(paths: list[str]) -> Iterator[tuple[str, bytes]]:
-    for path in paths:
-        if path == "-":
-            yield from _from_stream("-", sys.stdin.buffer)
-            continue
-        p = Path(path)
-        if p.is_dir():
-            for child in sorted(c for c in p.rglob("*") if c.is_file()):
-                yield from _from_file(child)
-        else:
-            yield from _from_file(p)
-
-
-def _from_file(path: Path) -> Iterator[tuple[str, bytes]]:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(5)
-            fh.seek(0)
-            if head == b"From ":
-                yield from _mbox(str(path), fh)
-            else:
-                yield str(path), fh.read()
-    except OSError as exc:
-        yield str(path), b""  # reported as an error result; the run goes on
-        print(f"warning: cannot read {path}: {exc}", file=sys.stderr)
-
-
-def _from_stream(name: str, stream: Any) -> Iterator[tuple[str, bytes]]:
-    data = stream.read(5)
-    if data == b"From ":
-        yield from _mbox(name, _Prefixed(data, stream))
-    else:
-        yield name, data + stream.read()
-
-
-class _Prefixed:
-    """A stream with a few bytes already read put back in front."""
-
-    def __init__(self, prefix: bytes, stream: Any) -> None:
-        self._prefix = prefix
-        self._stream = stream
-
-    def __iter__(self) -> Iterator[bytes]:
-        first = self._prefix + self._stream.readline()
-        yield first
-        yield from self._stream
-
-
-def _mbox(name: str, lines: Iterable[bytes]) -> Iterator[tuple[str, bytes]]:
-    """Stream an mbox: one message at a time, never the whole file in memory.
-    ``>From `` quoting (mboxrd/mboxo) is undone."""
-    current: list[bytes] = []
-    count = 0
-    started = False
-    for line in lines:
-        if line.startswith(b"From ") and (not current or current[-1].strip() == b""):
-            if started:
-                count += 1
-                yield f"{name}#{count}", b"".join(current)
-            current = []
-            started = True
-            continue
-        if line.startswith(b">") and line.lstrip(b">").startswith(b"From "):
-            line = line[1:]
-        current.append(line)
-    if started and current:
-        count += 1
-        yield f"{name}#{count}", b"".join(current)
+def _warn(error: MailFileError) -> None:
+    print(f"warning: {error.message}", file=sys.stderr)
