@@ -280,7 +280,10 @@ class LearnedModel:
             if meta.get("format") != 1:
                 raise ValueError(f"unknown model format {meta.get('format')!r}")
             params = replace(ModelParams(), **meta["params"])
-            body = zlib.decompress(data[start + head_len :])
+            inflate = zlib.decompressobj()
+            body = inflate.decompress(data[start + head_len :])
+            if not inflate.eof or inflate.unused_data:
+                raise ValueError("truncated or trailing data")
             model = cls(params)
             n = int(meta["slots"])
             slots = np.frombuffer(body, dtype="<u4", count=n, offset=0).astype(np.int64)
