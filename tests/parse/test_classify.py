@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postwarden.classify import REASONS, SENDER_SIDE, classify_reply, reasons
+from postwarden.classify.command import detect_command
 from postwarden.classify.providers import PROVIDERS
 from postwarden.classify.reply import decide
 
@@ -74,8 +75,9 @@ ROWS = [(row.name, phrase) for row in REASONS for phrase in row.phrases]
 @pytest.mark.parametrize(("name", "phrase"), ROWS)
 def test_each_phrase_alone_gives_its_reason_or_a_more_specific_one(name: str, phrase: str) -> None:
     """Every phrase, said on its own, is recognised: it gives its own reason, or
-    the reason of a longer phrase that contains it (the longest match wins)."""
-    got = decide(f"550 {phrase}", None, "550")
+    the reason of a longer phrase that contains it (the longest match wins).
+    Said in reply to RCPT TO, so that "user unknown" is not read as a filter."""
+    got = decide(f"550 {phrase}", None, "550", command="RCPT")
     if got != name:
         longer = [
             (r.name, p) for r in REASONS for p in r.phrases
@@ -99,3 +101,20 @@ PROVIDER_ROWS = [
 @pytest.mark.parametrize(("provider", "host", "reason", "phrase"), PROVIDER_ROWS)
 def test_each_provider_phrase(provider: str, host: str, reason: str, phrase: str) -> None:
     assert decide(f"550 {phrase}", None, "550", remote_mta=f"mx.{host}") == reason
+
+
+@pytest.mark.parametrize(("text", "status", "command", "reason"), [
+    # said in reply to RCPT TO, or with an X.1.x code: the mailbox is missing
+    ("550 <a@b.example>: User unknown", None, "RCPT", "userunknown"),
+    ("550 5.1.1 <a@b.example>: User unknown", "5.1.1", None, "userunknown"),
+    ("Sorry, no SMTP connection got far enough; most progress was RCPT TO response; "
+     "remote host 192.0.2.3 said: 550 Unknown user a@b.example", None, None, "userunknown"),
+    # a directory lookup that failed is a missing mailbox wherever it is said
+    ("User a (a@b.example) not listed in Domino Directory", None, None, "userunknown"),
+    # the same words after DATA, with no command, or under X.7.x: a filter refused it
+    ("550 User unknown", None, "DATA", "filtered"),
+    ("550 Unknown user a@b.example", None, None, "filtered"),
+    ("550 5.7.1 550 User Unknown: a@b.example", "5.7.1", None, "filtered"),
+])
+def test_user_unknown_context(text: str, status: str | None, command: str | None, reason: str) -> None:
+    assert decide(text, status, "550", command=command or detect_command(text)) == reason

@@ -14,6 +14,8 @@ _DID_NOT_LIKE = re.compile(r"(?i)did not like our (?:final )?(data|rcpt to|rcpt|
 _TRANSCRIPT = re.compile(
     r"(?i)(?:^|\s)(?:>>>|sent <<<|<<<\s*sent:?|->)\s*(data|rcpt|mail|helo|ehlo|auth|starttls)\b"
 )
+# qmail: "most progress was RCPT TO response"; "SMTP:RCPT host 192.0.2.8: 553 ..."
+_PROGRESS = re.compile(r"(?i)most progress was (rcpt to|mail from|data|helo)\b|\bsmtp:(rcpt|mail|data)\b")
 _PAREN = re.compile(r"(?i)\((data|rcpt to|mail from)\b")
 _RCPT_TAG = re.compile(r"(?i)\[rcpt_to\]|\brcpt to\s*:?\s*<")
 
@@ -32,6 +34,9 @@ def detect_command(text: str) -> str | None:
     match = _SAID_AFTER.search(text) or _DID_NOT_LIKE.search(text)
     if match:
         return _NAMES[match.group(1).lower()]
+    match = _PROGRESS.search(text)
+    if match:
+        return _NAMES[(match.group(1) or match.group(2)).lower()]
     found = _TRANSCRIPT.findall(text)
     if found:
         return _NAMES[found[-1].lower()]

@@ -172,11 +172,14 @@ def _host_matches(host: str, suffixes: tuple[str, ...]) -> bool:
     return any(host == s or host.endswith("." + s) for s in suffixes)
 
 
-def match(text: str, remote_mta: str | None) -> str | None:
-    """The reason a provider's own table gives for ``text`` (lower-case), or None."""
-    host = (remote_mta or "").lower().strip().rstrip(".")
+def match(text: str, remote_mta: str | None, domain: str | None = None) -> str | None:
+    """The reason a provider's own table gives for ``text`` (lower-case), or
+    None. The provider is known by the remote MTA's name, by the recipient's
+    domain (its mail goes to that provider), or by a mark in its reply."""
+    hosts = [h for h in ((remote_mta or "").lower().strip().rstrip("."),
+                         (domain or "").lower().strip().rstrip(".")) if h]
     for provider in PROVIDERS:
-        if not (host and _host_matches(host, provider.hosts)) and not any(
+        if not any(_host_matches(h, provider.hosts) for h in hosts) and not any(
             mark in text for mark in provider.marks
         ):
             continue

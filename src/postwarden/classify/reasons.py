@@ -367,6 +367,18 @@ OVERRIDES: tuple[tuple[str, str], ...] = (
     ("procmail:", "mailererror"),
 )
 
+# Words of a receiver that looked the address up in its own directory and did
+# not find it: said at RCPT time (or by the mailbox host itself), so they name a
+# missing mailbox even where no SMTP command or status code is given.
+DIRECTORY_MISSES: tuple[str, ...] = (
+    # User some.name (a@b) not listed in Domino Directory
+    "not listed in domino directory", "not listed in public name & address book",
+    # The recipient name is not recognized ... MSEXCH:IMS:... (000C05A6) Unknown Recipient
+    "recipient name is not recognized",
+    # Your message wasn't delivered to a@b because the address couldn't be found.
+    "address couldn't be found", "address could not be found",
+)
+
 BY_NAME: dict[str, Reason] = {r.name: r for r in REASONS}
 
 SENDER_SIDE: frozenset[str] = frozenset(r.name for r in REASONS if r.sender_side)

@@ -18,7 +18,14 @@ import re
 from dataclasses import dataclass
 
 from postwarden.classify import providers
-from postwarden.classify.reasons import ALIASES, BY_NAME, OVERRIDES, REASONS, SENDER_SIDE
+from postwarden.classify.reasons import (
+    ALIASES,
+    BY_NAME,
+    DIRECTORY_MISSES,
+    OVERRIDES,
+    REASONS,
+    SENDER_SIDE,
+)
 from postwarden.classify.status import find_reply_code, find_status, is_private, status_reason
 
 MAX_TEXT = 4096
@@ -117,6 +124,7 @@ def decide(
     action: str | None = None,
     command: str | None = None,
     remote_mta: str | None = None,
+    domain: str | None = None,
 ) -> str:
     """The reason for one failed (or delayed, or delivered) recipient."""
     action = (action or "").lower()
@@ -127,7 +135,7 @@ def decide(
         if noise in text:
             text = text.replace(noise, " ")
     if text:
-        found = providers.match(text, remote_mta)
+        found = providers.match(text, remote_mta, domain)
         if found:
             return found
     for phrase, forced in OVERRIDES:
@@ -147,7 +155,8 @@ def decide(
     reason = by_phrase or by_status
     if reason in ("userunknown", "hostunknown") and (command or "").upper() == "MAIL":
         return "rejected"  # the address that does not exist is the sender's
-    if reason == "userunknown" and _filtered_context(status, command):
+    if (reason == "userunknown" and _filtered_context(status, command)
+            and not any(p in text for p in DIRECTORY_MISSES)):
         return "filtered"
     if reason == "networkerror" and action == "failed" and status == "4.4.1":
         return "expired"  # a temporary network failure that outlived the retry period
@@ -164,16 +173,16 @@ def decide(
 
 
 def _filtered_context(status: str | None, command: str | None) -> bool:
-    """"User unknown" said after DATA, or under a code that is not about the
-    address (X.2.0, X.2.1, X.7.1), is a filter's refusal, not a missing mailbox."""
+    """"User unknown" is a missing mailbox only when the receiver said so where
+    it decides that: in reply to ``RCPT TO``, or with a status code about the
+    mailbox (X.1.x). The same words anywhere else (after DATA, with no command
+    named and no such code, or under X.2.x / X.7.x) come from a filter that
+    refuses the message, not from a missing mailbox."""
     command = (command or "").upper()
-    if status and status[2:] == "1.1":
-        return False  # the remote server named the mailbox as the problem
-    if command == "DATA":
-        return True
     if command in ("RCPT", "MAIL"):
         return False
-    return status is not None and status[2:] in ("2.0", "2.1")
+    # X.1.x: the destination mailbox address is the problem
+    return not (status and not is_private(status) and status[2:4] == "1.")
 
 
 def is_hard_bounce(reason: str, status: str | None = None, reply_code: str | None = None) -> bool:

@@ -76,6 +76,7 @@ def _finish(f: Finding) -> DeliveryStatus:
             diagnostic, status, reply_code, action=f.action,
             command=f.command or detect_command(diagnostic or ""),
             remote_mta=f.remote_mta,
+            domain=_domain(f.recipient),
         )
     if not status and reason not in ("feedback", "vacation"):
         status = _default_status(reason, reply_code, f.action)
@@ -95,6 +96,12 @@ def _finish(f: Finding) -> DeliveryStatus:
         last_attempt_date=f.last_attempt_date,
         feedback_type=f.feedback_type,
     )
+
+
+def _domain(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    return address.rpartition("@")[2].strip("<>. ") or None
 
 
 def _default_status(reason: str, reply_code: str | None, action: str | None) -> str:

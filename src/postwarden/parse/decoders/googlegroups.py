@@ -12,7 +12,11 @@ PRIORITY = 300
 
 # We're writing to let you know that the group you tried to contact (libsisimai) may not exist,
 # or you may not have permission to post messages to the group.
-_MARKS = ("the group you tried to contact", "グループ", "you may not have permission to post")
+# The notice is translated into the poster's language, but always links the help
+# centre and signs off as Google Groups:
+#   ... go to the Help Center at https://groups.google.com/support/. ... Google Groups
+_MARKS = ("the group you tried to contact", "グループ", "you may not have permission to post",
+          "groups.google.com/support", "google groups")
 
 
 def decode(msg: Message) -> Decoded | None:
