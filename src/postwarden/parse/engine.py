@@ -79,7 +79,7 @@ def _finish(f: Finding) -> DeliveryStatus:
             domain=_domain(f.recipient),
         )
     if not status and reason not in ("feedback", "vacation"):
-        status = _default_status(reason, reply_code, f.action)
+        status = _default_status(reason, reply_code, diagnostic, f.action)
     recipient = clean_address(f.recipient) if f.recipient else None
     return DeliveryStatus(
         recipient=recipient or None,
@@ -104,11 +104,41 @@ def _domain(address: str | None) -> str | None:
     return address.rpartition("@")[2].strip("<>. ") or None
 
 
-def _default_status(reason: str, reply_code: str | None, action: str | None) -> str:
+# Reasons that can be temporary (a full mailbox may empty, an expired message
+# may have met only temporary errors): their synthesised status is class 4 when
+# the report says the errors were temporary. The rest are always class 5.
+_CAN_BE_TEMPORARY = frozenset({
+    "undefined", "hasmoved", "mailboxfull", "exceedlimit", "systemfull", "expired", "suspend",
+})
+# Words that say the errors met were temporary ones.
+_TEMPORARY_SIGNS = (
+    " temporar", " persistent",
+    # Exim: "retry timeout exceeded" / "all hosts have been failing for a long time"
+    # (it gave up after only temporary failures)
+    "retry timeout exceeded", "have been failing for a long time",
+)
+
+
+def _default_status(
+    reason: str, reply_code: str | None, diagnostic: str | None, action: str | None
+) -> str:
+    """A status for a record whose report gave none: the class comes from the
+    first code in the reply (5 permanent, 4 temporary), or "permanent" said in
+    words; a reason that can be temporary gets class 4 when the text says the
+    error is temporary or persistent; otherwise class 5."""
     if reason == "delivered":
         return "2.0.0"
-    if reply_code and reply_code[0] in "45":
-        return f"{reply_code[0]}.0.0"
+    text = f"{reply_code or ''} {diagnostic or ''}"
+    code = find_status(text) or find_reply_code(text)
+    if code and code[0] == "5":
+        return "5.0.0"
+    if code and code[0] == "4":
+        return "4.0.0"
+    if " permanent " in text.lower():
+        return "5.0.0"
+    lower = text.lower()
+    if reason in _CAN_BE_TEMPORARY and any(sign in lower for sign in _TEMPORARY_SIGNS):
+        return "4.0.0"
     if (action or "") == "delayed":
         return "4.0.0"
     return "5.0.0"
