@@ -124,6 +124,12 @@ def test_one_users_taste_does_not_poison_everyone() -> None:
     assert for_newcomer.action is Action.INBOX and for_newcomer.model_score < 0
     # and ordinary spam is still spam for everyone
     assert spam_filter.classify(spam(999), user="user1@example.org").action is Action.SPAM
+    # once Mallory's own layer agrees with her, more of her clicks move nothing at all:
+    # one user's pull on everyone's model is bounded
+    weights = spam_filter.model.weights.copy()
+    for i in range(200, 260):
+        spam_filter.learn(newsletter(i), is_spam=True, user="mallory@example.org")
+    assert (spam_filter.model.weights == weights).all()
 
 
 def test_user_layer_shows_in_the_explanation() -> None:
