@@ -28,6 +28,11 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     "ses-json.eml": ("bounce", [("oscar@receiver.example", "5.1.1", "550", "userunknown", True)]),
     "autoreply-gone.eml": ("bounce", [("noreply@left.example", "5.0.0", None, "suspend", False)]),
     "plain-mail.eml": ("none", []),
+    "imail-unknown.eml": ("bounce", [("paula@imail.example", "5.0.0", None, "userunknown", True)]),
+    "notes-failure.eml": ("bounce", [("quinn@notes.example", "5.0.0", None, "userunknown", True)]),
+    "interscan-unable.eml": ("bounce", [("rosa@scan.example", "5.0.0", None, "userunknown", True)]),
+    "kddi-full.eml": ("bounce", [("sam@mx.dion.ne.jp", "5.0.0", None, "mailboxfull", False)]),
+    "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 
 LINE_ENDINGS = {"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"}

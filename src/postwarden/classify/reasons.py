@@ -268,6 +268,8 @@ REASONS: tuple[Reason, ...] = (
         "classified as", "detected as", "suspicious", "content rejected", "uce",
         "looks like", "phishing", ", ube", "scored as spam", "high probability of being",
         "message rejected as",
+        # 550-REJECTED - Blacklisted URL in message. (example.com) in [black].
+        "blacklisted url", "blocklisted url", "uribl",
     )),
     Reason("speeding", "the sender is sending too fast (rate limited)", True, False, (
         # 421 4.7.28 ... has been rate limited
