@@ -22,6 +22,8 @@ MAX_TEXT_CHARS = 6000
 """Default number of characters of body text kept (after decoding and HTML stripping)."""
 
 MAX_HEADERS = 100
+MAX_HEADER_VALUE = 4000
+MAX_HEADER_BYTES = 64 * 1024
 MAX_PARTS = 40
 MAX_DEPTH = 4
 MAX_URLS = 40
@@ -158,7 +160,7 @@ def parse_headers(block: bytes) -> tuple[list[tuple[str, str]], bool]:
             junk = True
             continue
         if len(headers) < MAX_HEADERS:
-            headers.append((name.decode("ascii").lower(), _header_text(value.strip())))
+            headers.append((name.decode("ascii").lower(), _header_text(value[:MAX_HEADER_VALUE].strip())))
     return headers, junk
 
 
@@ -407,7 +409,7 @@ def _read(raw: bytes, max_text: int) -> MailView:
     if raw.startswith(b"From "):  # an mbox separator line
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
     head, body, had_break = _split_head_body(raw)
-    headers, junk = parse_headers(head)
+    headers, junk = parse_headers(head[:MAX_HEADER_BYTES])
     out = _Collector(max_text)
     if not had_break:
         out.quirks.add("no-header-break")
