@@ -32,6 +32,10 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     "notes-failure.eml": ("bounce", [("quinn@notes.example", "5.0.0", None, "userunknown", True)]),
     "interscan-unable.eml": ("bounce", [("rosa@scan.example", "5.0.0", None, "userunknown", True)]),
     "kddi-full.eml": ("bounce", [("sam@mx.dion.ne.jp", "5.0.0", None, "mailboxfull", False)]),
+    "v5sendmail-transcript.eml": ("bounce", [
+        ("tina@one.example", "5.0.0", "550", "userunknown", True),
+        ("uma@two.example", "5.0.0", "550", "hostunknown", True),
+    ]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 
