@@ -36,6 +36,10 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
         ("tina@one.example", "5.0.0", "550", "userunknown", True),
         ("uma@two.example", "5.0.0", "550", "hostunknown", True),
     ]),
+    "opensmtpd-error.eml": ("bounce", [
+        ("vera@gone.example", "5.1.1", "550", "userunknown", True),
+        ("walt@slow.example", "5.0.0", None, "expired", False),
+    ]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

@@ -16,6 +16,9 @@ class Provider:
     hosts: tuple[str, ...]  # host-name suffixes of its MX and relays
     marks: tuple[str, ...]  # lower-case substrings of its replies that name it
     phrases: dict[str, tuple[str, ...]]
+    # Recipient domains whose mail only this provider receives: its table then
+    # applies even when the report names no remote host.
+    domains: tuple[str, ...] = ()
 
 
 PROVIDERS: tuple[Provider, ...] = (
@@ -143,7 +146,8 @@ PROVIDERS: tuple[Provider, ...] = (
         # 542 a@b Rejected
         "userunknown": ("no such user", " rejected"),
     }),
-    Provider("kddi", ("ezweb.ne.jp", "au.com", "auone-net.jp"), (), {
+    Provider("kddi", ("ezweb.ne.jp", "au.com", "auone-net.jp"), (), domains=(
+        "ezweb.ne.jp", "au.com", "biz.ezweb.ne.jp"), phrases={
         # 550 : User unknown   (au answers so, with no address, when its domain filter refuses)
         "filtered": ("550 : user unknown",),
         # 550 <a@ezweb.ne.jp>: User unknown
@@ -176,12 +180,12 @@ def match(text: str, remote_mta: str | None, domain: str | None = None) -> str |
     """The reason a provider's own table gives for ``text`` (lower-case), or
     None. The provider is known by the remote MTA's name, by the recipient's
     domain (its mail goes to that provider), or by a mark in its reply."""
-    hosts = [h for h in ((remote_mta or "").lower().strip().rstrip("."),
-                         (domain or "").lower().strip().rstrip(".")) if h]
+    host = (remote_mta or "").lower().strip().rstrip(".")
+    domain = (domain or "").lower().strip().rstrip(".")
     for provider in PROVIDERS:
-        if not any(_host_matches(h, provider.hosts) for h in hosts) and not any(
-            mark in text for mark in provider.marks
-        ):
+        if not (host and _host_matches(host, provider.hosts)) and not (
+            domain and _host_matches(domain, provider.domains)
+        ) and not any(mark in text for mark in provider.marks):
             continue
         for reason, phrases in provider.phrases.items():
             for phrase in phrases:

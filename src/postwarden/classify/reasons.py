@@ -109,6 +109,8 @@ REASONS: tuple[Reason, ...] = (
         # There was an error delivering your mail to <a@b>. Could not deliver for the last 432000
         #   seconds. Giving up.
         "giving up", "could not deliver for the last",
+        # OpenSMTPD: "Envelope expired"
+        "envelope expired",
     )),
     Reason("failedstarttls", "TLS was required and could not be negotiated", True, False, (
         # 530 5.7.0 Must issue a STARTTLS command first

@@ -122,10 +122,19 @@ def replied_status(text: str) -> str | None:
     return None
 
 
+# "ERROR_CODE :550", "ResponseCode 421": a reply code behind a label.
+_LABELLED_REPLY = re.compile(
+    r"(?i)\b(?:error_code|response ?code|reply ?code|smtp ?code)\s*[:=]?\s*([245]\d\d)\b"
+)
+
+
 def find_reply_code(text: str) -> str | None:
     """The first SMTP reply code in ``text`` that looks like one."""
     match = _failing_reply(text)
-    return match.group(1) if match else None
+    if match:
+        return match.group(1)
+    labelled = _LABELLED_REPLY.search(text[:4096])
+    return labelled.group(1) if labelled else None
 
 
 def _failing_reply(text: str) -> re.Match[str] | None:

@@ -139,8 +139,6 @@ def _default_status(
     lower = text.lower()
     if reason in _CAN_BE_TEMPORARY and any(sign in lower for sign in _TEMPORARY_SIGNS):
         return "4.0.0"
-    if (action or "") == "delayed":
-        return "4.0.0"
     return "5.0.0"
 
 
