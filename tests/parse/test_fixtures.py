@@ -40,6 +40,10 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
         ("vera@gone.example", "5.1.1", "550", "userunknown", True),
         ("walt@slow.example", "5.0.0", None, "expired", False),
     ]),
+    "exim-failed.eml": ("bounce", [
+        ("xena@one.example", "5.1.1", "550", "userunknown", True),
+        ("yuri@two.example", "5.0.0", "554", "blocked", False),
+    ]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

@@ -8,7 +8,7 @@ import re
 
 _SAID_AFTER = re.compile(
     r"(?i)(?:after|in reply to|in response to|while sending|reply to)\s+(?:the\s+)?"
-    r"(end of data|data|rcpt to|rcpt|mail from|mail|helo|ehlo|connect|starttls|auth)\b"
+    r"(end of data|data|rcpt to|rcpt|mail from|mail|helo|ehlo|initial connection|connect|starttls|auth)\b"
 )
 _DID_NOT_LIKE = re.compile(r"(?i)did not like our (?:final )?(data|rcpt to|rcpt|mail from|mail|helo|ehlo)\b")
 _TRANSCRIPT = re.compile(
@@ -22,7 +22,7 @@ _RCPT_TAG = re.compile(r"(?i)\[rcpt_to\]|\brcpt to\s*:?\s*<")
 _NAMES = {
     "end of data": "DATA", "data": "DATA", "rcpt to": "RCPT", "rcpt": "RCPT",
     "mail from": "MAIL", "mail": "MAIL", "helo": "HELO", "ehlo": "HELO",
-    "connect": "CONN", "starttls": "STARTTLS", "auth": "AUTH",
+    "connect": "CONN", "initial connection": "CONN", "starttls": "STARTTLS", "auth": "AUTH",
 }
 
 

@@ -75,6 +75,13 @@ NOISE: tuple[str, ...] = (
     "unknown address error", "other mail system problem",
 )
 
+# Reasons a server can give when refusing a connection or a greeting; any other
+# refusal at that point is about the connecting client: ``blocked``.
+_SAID_AT_CONNECT: frozenset[str] = frozenset({
+    "toomanyconn", "speeding", "failedstarttls", "badreputation", "networkerror", "systemerror",
+    "systemfull", "expired", "requireptr",
+})
+
 WEAK: frozenset[str] = frozenset({"expired", "networkerror", "systemerror"})
 
 
@@ -158,6 +165,8 @@ def decide(
     if (reason == "userunknown" and _filtered_context(status, command)
             and not any(p in text for p in DIRECTORY_MISSES)):
         return "filtered"
+    if (command or "").upper() in ("CONN", "HELO") and reason not in _SAID_AT_CONNECT:
+        return "blocked"  # refused before any address was given: the client is refused
     if reason == "networkerror" and action == "failed" and status == "4.4.1":
         return "expired"  # a temporary network failure that outlived the retry period
     if reason:
