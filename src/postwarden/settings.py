@@ -52,6 +52,21 @@ SETTINGS: tuple[Setting, ...] = (
             "Unknown scopes are refused unless allow_any_scope is true."),
     Setting("allow_any_scope", True, "Accept any well-formed scope name without declaring it."),
     Setting("page_size", 100, "Default page size of HTTP list endpoints."),
+    Setting("public_url", "http://127.0.0.1:8025", "Base URL recipients reach the HTTP server at "
+            "(used in List-Unsubscribe links)."),
+    Setting("smtp_host", "127.0.0.1", "Address the SMTP feedback intake listens on."),
+    Setting("smtp_port", 2525, "Port of the SMTP feedback intake; 0 turns it off."),
+    Setting("smtp_max_message_size", 10_485_760, "Largest message the intake accepts (bytes); "
+            "larger ones get 552."),
+    Setting("intake_domain", "bounce.localhost", "Domain of the feedback addresses: bounces@, "
+            "bounces+<token>@ (VERP), fbl@ and unsubscribe+<token>@."),
+    Setting("intake_tenant", "default", "Tenant for feedback that carries no token naming one."),
+    Setting("token_key", "", "HMAC key of VERP and unsubscribe tokens; empty: the key made "
+            "by `postwarden init` and kept in the database."),
+    Setting("worker_lease_seconds", 15.0, "How long a worker's claim on spool entries lasts; a "
+            "worker that dies leaves them to others once it runs out."),
+    Setting("worker_poll_seconds", 0.2, "How often an intake worker looks for new spool entries "
+            "written by other processes."),
     Setting("max_page_size", 1000, "Largest page size a client may ask for."),
 )
 
@@ -81,6 +96,8 @@ def _coerce(setting: Setting, text: str) -> Any:
         return text.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(text)
+    if isinstance(default, float):
+        return float(text)
     if isinstance(default, dict | list):
         return json.loads(text)
     return text

@@ -17,8 +17,9 @@ from sqlalchemy import Engine
 
 from postwarden import __version__
 from postwarden import settings as settings_mod
+from postwarden.api import unsubscribe
 from postwarden.errors import ImportFileInvalid, PostwardenError, Unauthorized
-from postwarden.intake import exports
+from postwarden.intake import exports, spool
 from postwarden.ledger import Consent, Feedback, Ledger
 from postwarden.ledger import export as export_mod
 from postwarden.ledger.db import make_engine
@@ -119,6 +120,7 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
     engine = engine or make_engine(settings.database_url)
     app = FastAPI(title="postwarden", version=__version__,
                   description="Suppression ledger, feedback intake and the send gate.")
+    app.include_router(unsubscribe.router)
     app.state.engine = engine
     app.state.settings = settings
     app.state.ledgers = {}
@@ -259,6 +261,25 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
     def evidence(evidence_id: int, ledger: Auth) -> Response:
         content_type, body = ledger.evidence(evidence_id)
         return Response(body, media_type=content_type if "/" in content_type else "application/octet-stream")
+
+    @app.get("/v1/unrecognised")
+    def unrecognised(ledger: Auth, limit: int = 100, cursor: int | None = None) -> dict[str, Any]:
+        """Feedback nobody could read, kept with its raw message."""
+        rows = spool.entries(ledger.engine, "unrecognised", ledger.tenant_id, min(limit, 1000), cursor)
+        return {"items": [{"id": r.id, "channel": r.channel, "received_at": iso(r.received_at),
+                           "envelope": json.loads(r.envelope), "size": r.size,
+                           "result": json.loads(r.result) if r.result else None} for r in rows],
+                "next_cursor": rows[-1].id if rows and len(rows) == min(limit, 1000) else None}
+
+    @app.get("/v1/unrecognised/{entry_id}/raw")
+    def unrecognised_raw(entry_id: int, ledger: Auth) -> Response:
+        return Response(spool.raw_of(ledger.engine, entry_id, ledger.tenant_id), media_type="message/rfc822")
+
+    @app.post("/v1/unrecognised/{entry_id}/reprocess")
+    def reprocess(entry_id: int, ledger: Auth) -> dict[str, Any]:
+        """Queue the entry for the parser again; the intake worker picks it up."""
+        spool.raw_of(ledger.engine, entry_id, ledger.tenant_id)  # 404 unless it is this tenant's
+        return {"queued": spool.requeue(ledger.engine, [entry_id])}
 
     return app
 

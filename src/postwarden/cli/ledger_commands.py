@@ -89,15 +89,12 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="HTTP listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    smtp_port: Annotated[int | None, typer.Option(help="SMTP intake port (0: off).")] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs)."""
-    import uvicorn
+    """Run the HTTP API (OpenAPI at /docs), the SMTP feedback intake and a worker."""
+    from postwarden.serve import run
 
-    from postwarden.api.app import create_app
-
-    settings = context(ctx).settings.with_overrides(http_host=host, http_port=port)
-    uvicorn.run(create_app(settings), host=settings.http_host, port=int(settings.http_port),
-                log_level="info")
+    run(context(ctx).settings.with_overrides(http_host=host, http_port=port, smtp_port=smtp_port))
 
 
 @app.command()

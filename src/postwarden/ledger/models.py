@@ -4,11 +4,9 @@ are what the code queries with."""
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import cast
 
 from sqlalchemy import (
-    Table,
     Boolean,
     DateTime,
     ForeignKey,
@@ -16,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -142,6 +141,36 @@ class AuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
+class InstanceSecret(Base):
+    """Secrets shared by every process of one installation (the HMAC key of VERP and
+    unsubscribe tokens), made at `postwarden init` unless given in settings."""
+
+    __tablename__ = "instance_secrets"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class SpoolEntry(Base):
+    """Raw input, committed before it is acknowledged, then processed by a worker.
+    ``state``: pending -> processing -> done | unrecognised; ``rejected`` keeps a
+    malformed webhook payload for inspection."""
+
+    __tablename__ = "intake_spool"
+    __table_args__ = (Index("ix_intake_spool_state", "state", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
+    channel: Mapped[str] = mapped_column(String(40))
+    envelope: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(15))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker's claim; once it passes, another worker may take the entry over.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    result: Mapped[str | None] = mapped_column(Text)
+
+
 # The tables, typed as tables, for Core queries.
 TENANTS = cast(Table, Tenant.__table__)
 API_KEYS = cast(Table, ApiKey.__table__)
@@ -149,3 +178,5 @@ EVIDENCE = cast(Table, Evidence.__table__)
 EVENTS = cast(Table, FeedbackEvent.__table__)
 SUPPRESSIONS = cast(Table, Suppression.__table__)
 AUDIT = cast(Table, AuditEntry.__table__)
+SECRETS = cast(Table, InstanceSecret.__table__)
+SPOOL = cast(Table, SpoolEntry.__table__)

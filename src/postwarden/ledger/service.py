@@ -40,7 +40,6 @@ from postwarden.ledger.db import require_schema, unavailable
 from postwarden.ledger.feedback import KINDS, Feedback
 from postwarden.ledger.models import AUDIT, EVENTS, EVIDENCE, SUPPRESSIONS, TENANTS
 
-
 DIAGNOSTIC_IN_AUDIT = 500
 
 
@@ -233,50 +232,53 @@ class Ledger:
     def apply(self, feedback: Feedback, actor: str = "system") -> Outcome:
         """Record one piece of feedback and apply the policy to it. Applying the same
         feedback again changes nothing and reports ``duplicate``."""
+        with self._begin() as conn:
+            return self.apply_in(conn, feedback, actor)
+
+    def apply_in(self, conn: Connection, feedback: Feedback, actor: str = "system") -> Outcome:
+        """:meth:`apply` inside the caller's transaction, so that what the caller
+        records about its input commits together with the ledger change."""
         if feedback.kind not in KINDS:
             raise InvalidInput(f"unknown feedback kind {feedback.kind!r}: one of {', '.join(KINDS)}")
         address = normalize(feedback.address)
-        scope = self._valid_scope(feedback.scope)
+        scope = self.valid_scope(feedback.scope)
         feedback = replace(feedback, scope=scope)
         now = self.clock()
         occurred = feedback.occurred_at or now
         cls = policy.reason_class_of(feedback)
-        changes_ledger = cls in policy.REASON_CLASSES
-        with self._begin() as conn:
-            chain = self._lock(conn) if changes_ledger else None
-            evidence_id = self._store_evidence(conn, feedback, now)
-            event_id = self._insert_ignore(conn, EVENTS, {
-                "tenant_id": self.tenant_id, "fingerprint": feedback.fingerprint(address),
-                "kind": feedback.kind, "address": address, "scope": scope,
-                "reason": feedback.reason, "reason_class": cls, "hard_bounce": feedback.hard_bounce,
-                "status": feedback.status, "reply_code": feedback.reply_code,
-                "diagnostic": feedback.diagnostic, "remote_mta": feedback.remote_mta,
-                "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
-                "source": feedback.source[:200], "disposition": "pending",
-                "details": json.dumps(feedback.details, default=str) if feedback.details else None,
-                "evidence_id": evidence_id, "occurred_at": occurred, "received_at": now,
-            }, ["tenant_id", "fingerprint"])
-            if event_id is None:
-                return Outcome(address, "duplicate", why="this feedback was applied before")
-            recent = self._recent_soft_bounces(conn, address, now, event_id) if cls == "soft_bounce" else 0
-            decision = policy.decide(feedback, self.policy, now, recent)
-            conn.execute(update(EVENTS).where(EVENTS.c.id == event_id)
-                         .values(disposition=decision.effect))
-            action = None
-            if decision.effect == "suppress" and chain is not None:
-                assert decision.reason_class is not None
-                action = self._suppress_row(
-                    conn, chain, now, address, decision.scope, decision.reason_class,
-                    reason=feedback.reason, status=feedback.status, reply_code=feedback.reply_code,
-                    diagnostic=feedback.diagnostic, source=feedback.source, event_id=event_id,
-                    expires_at=decision.expires_at, actor=actor, note=decision.why,
-                    evidence={"event_id": event_id, "source": feedback.source,
-                              "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
-                              "status": feedback.status, "reply_code": feedback.reply_code,
-                              "reason": feedback.reason,
-                              "diagnostic": (feedback.diagnostic or "")[:DIAGNOSTIC_IN_AUDIT] or None},
-                )
-                self._flush_chain(conn, chain)
+        chain = self._lock(conn) if cls in policy.REASON_CLASSES else None
+        evidence_id = self._store_evidence(conn, feedback, now)
+        event_id = self._insert_ignore(conn, EVENTS, {
+            "tenant_id": self.tenant_id, "fingerprint": feedback.fingerprint(address),
+            "kind": feedback.kind, "address": address, "scope": scope,
+            "reason": feedback.reason, "reason_class": cls, "hard_bounce": feedback.hard_bounce,
+            "status": feedback.status, "reply_code": feedback.reply_code,
+            "diagnostic": feedback.diagnostic, "remote_mta": feedback.remote_mta,
+            "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
+            "source": feedback.source[:200], "disposition": "pending",
+            "details": json.dumps(feedback.details, default=str) if feedback.details else None,
+            "evidence_id": evidence_id, "occurred_at": occurred, "received_at": now,
+        }, ["tenant_id", "fingerprint"])
+        if event_id is None:
+            return Outcome(address, "duplicate", why="this feedback was applied before")
+        recent = self._recent_soft_bounces(conn, address, now, event_id) if cls == "soft_bounce" else 0
+        decision = policy.decide(feedback, self.policy, now, recent)
+        conn.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(disposition=decision.effect))
+        action = None
+        if decision.effect == "suppress" and chain is not None:
+            assert decision.reason_class is not None
+            action = self._suppress_row(
+                conn, chain, now, address, decision.scope, decision.reason_class,
+                reason=feedback.reason, status=feedback.status, reply_code=feedback.reply_code,
+                diagnostic=feedback.diagnostic, source=feedback.source, event_id=event_id,
+                expires_at=decision.expires_at, actor=actor, note=decision.why,
+                evidence={"event_id": event_id, "source": feedback.source,
+                          "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
+                          "status": feedback.status, "reply_code": feedback.reply_code,
+                          "reason": feedback.reason,
+                          "diagnostic": (feedback.diagnostic or "")[:DIAGNOSTIC_IN_AUDIT] or None},
+            )
+            self._flush_chain(conn, chain)
         return Outcome(address, decision.effect, decision.reason_class, decision.scope, action,
                        event_id, decision.why)
 
@@ -348,7 +350,7 @@ class Ledger:
         chain.append(now, actor, action, address, scope, reason_class, note, evidence)
         return action
 
-    def _valid_scope(self, scope: str | None) -> str:
+    def valid_scope(self, scope: str | None) -> str:
         scope = (scope or "*").strip()
         if scope == "*":
             return scope
@@ -370,7 +372,7 @@ class Ledger:
             raise InvalidInput(f"unknown reason class {reason_class!r}: one of "
                                f"{', '.join(policy.REASON_CLASSES)}")
         address = normalize(address)
-        scope = self._valid_scope(scope)
+        scope = self.valid_scope(scope)
         now = self.clock()
         with self._begin() as conn:
             chain = self._lock(conn)
@@ -437,7 +439,7 @@ class Ledger:
     def resubscribe(self, address: str, *, scope: str = "*", evidence: str, actor: str) -> list[Outcome]:
         """The recipient's own re-subscription: lifts their unsubscribe on ``scope``."""
         address = normalize(address)
-        scope = self._valid_scope(scope)
+        scope = self.valid_scope(scope)
         if not evidence.strip():
             raise InvalidInput("a re-subscription needs evidence of the recipient's request (--evidence)")
         now = self.clock()
@@ -486,7 +488,7 @@ class Ledger:
     def check(self, addresses: Iterable[str], scope: str = "*") -> list[CheckResult]:
         """May I send to these? One result per input, in order. Suppressions on ``*``
         apply to every send; a topic's apply to sends on that topic."""
-        scope = self._valid_scope(scope)
+        scope = self.valid_scope(scope)
         scopes = ["*"] if scope == "*" else ["*", scope]
         results: list[CheckResult | None] = []
         wanted: dict[str, list[int]] = {}
@@ -698,7 +700,7 @@ class Ledger:
                     raise InvalidInput(f"unknown reason {row.reason_class!r}: one of "
                                        f"{', '.join(policy.REASON_CLASSES)}")
                 prepared.append(ImportRow(row.line, normalize(row.address), row.reason_class,
-                                          self._valid_scope(row.scope), row.created_at, row.reason,
+                                          self.valid_scope(row.scope), row.created_at, row.reason,
                                           row.note))
             except InvalidInput as exc:
                 problems.append((row.line, exc.message))

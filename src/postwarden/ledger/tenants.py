@@ -63,3 +63,11 @@ def tenant_for_key(engine: Engine, key: str) -> str:
         raise Unauthorized("the API key is unknown or revoked: send a valid key as "
                            "'Authorization: Bearer <key>' (create one with `postwarden key create`)")
     return str(name)
+
+
+def tenant_name(engine: Engine, tenant_id: int) -> str:
+    with engine.connect() as conn:
+        name = conn.execute(select(Tenant.name).where(Tenant.id == tenant_id)).scalar()
+    if name is None:
+        raise NotFound(f"no tenant with id {tenant_id}")
+    return str(name)

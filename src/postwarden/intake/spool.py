@@ -1,0 +1,95 @@
+"""The durable spool: raw input is committed here before it is acknowledged (SMTP
+250, HTTP 2xx), and workers in any number of processes take it from here.
+
+A worker claims a batch by setting a lease; entries whose lease ran out (their
+worker died) are claimed again, so nothing acknowledged is lost, and the ledger's
+fingerprints make processing an entry twice change nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from postwarden.errors import NotFound
+from postwarden.ledger.models import SPOOL
+from postwarden.ledger.service import utcnow
+
+STATES = ("pending", "processing", "done", "unrecognised", "rejected")
+
+
+def enqueue(engine: Engine, channel: str, envelope: dict[str, Any], body: bytes,
+            tenant_id: int | None = None, state: str = "pending", result: str | None = None) -> int:
+    """Store one input durably; returns its id once committed."""
+    with engine.begin() as conn:
+        return int(conn.execute(SPOOL.insert().values(
+            tenant_id=tenant_id, channel=channel, envelope=json.dumps(envelope), body=body,
+            state=state, attempts=0, lease_until=None, received_at=utcnow(), processed_at=None,
+            result=result,
+        ).returning(SPOOL.c.id)).scalar_one())
+
+
+def claim(engine: Engine, limit: int, lease: timedelta, now: datetime | None = None) -> list[int]:
+    """Take up to ``limit`` entries that are pending or whose worker's lease ran out."""
+    now = now or utcnow()
+    ready = ((SPOOL.c.state == "pending")
+             | ((SPOOL.c.state == "processing") & (SPOOL.c.lease_until < now)))
+    with engine.begin() as conn:
+        query = select(SPOOL.c.id).where(ready).order_by(SPOOL.c.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        else:
+            # SQLite has one writer at a time; writing first takes that lock for the claim.
+            conn.execute(update(SPOOL).where(SPOOL.c.id == -1).values(state="pending"))
+        ids = [int(i) for i in conn.execute(query).scalars()]
+        if ids:
+            conn.execute(update(SPOOL).where(SPOOL.c.id.in_(ids)).values(
+                state="processing", lease_until=now + lease, attempts=SPOOL.c.attempts + 1))
+    return ids
+
+
+def requeue(engine: Engine, ids: Sequence[int]) -> int:
+    """Put entries back to be processed again (after the parser improved, say)."""
+    with engine.begin() as conn:
+        return int(conn.execute(update(SPOOL).where(SPOOL.c.id.in_(list(ids)),
+                                                    SPOOL.c.state.in_(("unrecognised", "done")))
+                                .values(state="pending", lease_until=None, attempts=0)).rowcount)
+
+
+def entries(engine: Engine, state: str, tenant_id: int | None = None, limit: int = 100,
+            after_id: int | None = None) -> list[Any]:
+    query = select(SPOOL.c.id, SPOOL.c.tenant_id, SPOOL.c.channel, SPOOL.c.envelope, SPOOL.c.state,
+                   SPOOL.c.attempts, SPOOL.c.received_at, SPOOL.c.processed_at, SPOOL.c.result,
+                   func.length(SPOOL.c.body).label("size")).where(SPOOL.c.state == state)
+    if tenant_id is not None:
+        query = query.where((SPOOL.c.tenant_id == tenant_id) | SPOOL.c.tenant_id.is_(None))
+    if after_id is not None:
+        query = query.where(SPOOL.c.id > after_id)
+    with engine.connect() as conn:
+        return list(conn.execute(query.order_by(SPOOL.c.id).limit(limit)).all())
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(SPOOL.c.state, func.count()).group_by(SPOOL.c.state))
+        return {str(state): int(n) for state, n in rows}
+
+
+def result_of(engine: Engine, entry_id: int) -> str | None:
+    with engine.connect() as conn:
+        value = conn.execute(select(SPOOL.c.result).where(SPOOL.c.id == entry_id)).scalar()
+    return None if value is None else str(value)
+
+
+def raw_of(engine: Engine, entry_id: int, tenant_id: int) -> bytes:
+    """The raw input of an entry of this tenant (or of no tenant yet)."""
+    with engine.connect() as conn:
+        body = conn.execute(select(SPOOL.c.body).where(
+            SPOOL.c.id == entry_id,
+            (SPOOL.c.tenant_id == tenant_id) | SPOOL.c.tenant_id.is_(None))).scalar()
+    if body is None:
+        raise NotFound(f"no spool entry {entry_id}")
+    return bytes(body)

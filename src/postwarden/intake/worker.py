@@ -1,0 +1,187 @@
+"""The intake worker: takes spooled input, parses it, and applies it to the ledger.
+Each entry is processed in one transaction together with its spool state, so an
+entry is either wholly applied and marked done, or not at all."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from postwarden import settings as settings_mod
+from postwarden.errors import PostwardenError
+from postwarden.intake import spool
+from postwarden.intake.routing import Route, route
+from postwarden.intake.tokens import (
+    BadToken,
+    VerpRef,
+    unsubscribe_decode,
+    verp_decode,
+)
+from postwarden.intake.translate import feedback_from
+from postwarden.ledger import Feedback, Ledger
+from postwarden.ledger.models import SPOOL
+from postwarden.ledger.secrets import token_key
+from postwarden.ledger.service import utcnow
+from postwarden.ledger.tenants import tenant_name
+from postwarden.parse import parse_message
+
+log = logging.getLogger("postwarden.intake")
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class EntryResult:
+    state: str  # done / unrecognised
+    notes: list[str] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    kind: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, "notes": self.notes, "outcomes": self.outcomes})
+
+
+class IntakeWorker:
+    def __init__(self, engine: Engine, settings: settings_mod.Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.key = token_key(engine, settings)
+        self._ledgers: dict[int | str, Ledger] = {}
+        self.wake = threading.Event()
+
+    def ledger(self, tenant: int | str) -> Ledger:
+        if tenant not in self._ledgers:
+            name = tenant if isinstance(tenant, str) else tenant_name(self.engine, tenant)
+            self._ledgers[tenant] = Ledger(self.engine, name, self.settings)
+        return self._ledgers[tenant]
+
+    # ---- running ------------------------------------------------------------------------
+
+    def run_once(self, batch: int = 100) -> int:
+        """Process what is ready now; the number of entries taken."""
+        ids = spool.claim(self.engine, batch, timedelta(seconds=float(self.settings.worker_lease_seconds)))
+        for entry_id in ids:
+            self.process(entry_id)
+        return len(ids)
+
+    def run_forever(self, stop: threading.Event, on_idle: Callable[[], None] | None = None) -> None:
+        poll = float(self.settings.worker_poll_seconds)
+        while not stop.is_set():
+            try:
+                taken = self.run_once()
+            except Exception:  # the worker outlives a database hiccup; the spool keeps the input
+                log.exception("intake worker: claiming spool entries failed; retrying")
+                taken = 0
+            if taken == 0:
+                if on_idle:
+                    on_idle()
+                self.wake.wait(poll)
+                self.wake.clear()
+
+    def process(self, entry_id: int) -> None:
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(select(SPOOL).where(SPOOL.c.id == entry_id)).one()
+                if row.state != "processing":
+                    return
+                result = self._process(conn, row)
+                conn.execute(update(SPOOL).where(SPOOL.c.id == entry_id).values(
+                    state=result.state, processed_at=utcnow(), lease_until=None,
+                    result=result.to_json()))
+        except Exception as exc:
+            log.exception("intake worker: entry %s failed", entry_id)
+            self._failed(entry_id, exc)
+
+    def _failed(self, entry_id: int, exc: Exception) -> None:
+        """Retry later; after MAX_ATTEMPTS keep it as unrecognised, never drop it."""
+        with self.engine.begin() as conn:
+            attempts = conn.execute(select(SPOOL.c.attempts).where(SPOOL.c.id == entry_id)).scalar_one()
+            final = attempts >= MAX_ATTEMPTS
+            conn.execute(update(SPOOL).where(SPOOL.c.id == entry_id).values(
+                state="unrecognised" if final else "pending", lease_until=None,
+                result=json.dumps({"kind": None, "outcomes": [],
+                                   "notes": [f"processing failed (attempt {attempts}): {exc}"]})))
+
+    # ---- one entry ----------------------------------------------------------------------
+
+    def _process(self, conn: Connection, row: Any) -> EntryResult:
+        if row.channel == "smtp":
+            return self._process_mail(conn, row, json.loads(row.envelope), bytes(row.body))
+        if row.channel == "import":
+            envelope = json.loads(row.envelope)
+            return self._process_parsed(conn, bytes(row.body), None, envelope.get("tenant_id"),
+                                        f"import:{envelope.get('source', '')}"[:200])
+        return EntryResult("unrecognised", [f"no processor for channel {row.channel!r}"])
+
+    def _process_mail(self, conn: Connection, row: Any, envelope: dict[str, Any], raw: bytes) -> EntryResult:
+        routes = [r for r in (route(a, self.settings.intake_domain) for a in envelope.get("rcpt_tos", []))
+                  if r is not None]
+        result = EntryResult("done")
+        verp: VerpRef | None = None
+        for r in routes:
+            if r.role == "unsubscribe":
+                self._unsubscribe_by_mail(conn, r, raw, result)
+            elif r.role == "verp" and verp is None:
+                try:
+                    verp = verp_decode(self.key, r.address, local="bounces")
+                except BadToken as exc:
+                    log.warning("intake: ignoring VERP token of %s: %s", r.address, exc.message)
+                    result.notes.append(f"VERP token ignored: {exc.message}")
+        if not any(r.role in ("bounce", "verp", "fbl") for r in routes):
+            if not result.outcomes:
+                result.state = "unrecognised"
+            return result
+        role = "fbl" if any(r.role == "fbl" for r in routes) else "bounce"
+        parsed = self._process_parsed(conn, raw, verp, verp.tenant_id if verp else None, f"smtp:{role}")
+        result.notes += parsed.notes
+        result.outcomes += parsed.outcomes
+        result.kind = parsed.kind
+        if not result.outcomes:
+            result.state = "unrecognised"
+        return result
+
+    def _process_parsed(self, conn: Connection, raw: bytes, verp: VerpRef | None, tenant_id: int | None,
+                        source: str) -> EntryResult:
+        parsed = parse_message(raw)
+        result = EntryResult("done", kind=parsed.kind)
+        if parsed.error:
+            result.notes.append(f"parser: {parsed.error}")
+        feedbacks = feedback_from(parsed, raw, verp, source)
+        if not feedbacks:
+            result.state = "unrecognised"
+            result.notes.append(f"no delivery-status records (kind {parsed.kind})")
+            return result
+        ledger = self.ledger(tenant_id if tenant_id is not None else str(self.settings.intake_tenant))
+        for feedback in feedbacks:
+            self._apply(conn, ledger, feedback, result)
+        return result
+
+    def _unsubscribe_by_mail(self, conn: Connection, r: Route, raw: bytes, result: EntryResult) -> None:
+        assert r.token is not None
+        try:
+            ref = unsubscribe_decode(self.key, r.token)
+        except BadToken as exc:
+            log.warning("intake: ignoring unsubscribe mail to %s: %s", r.address, exc.message)
+            result.notes.append(f"unsubscribe token ignored: {exc.message}")
+            return
+        feedback = Feedback(address=ref.recipient, kind="unsubscribe", source="mailto", scope=ref.scope,
+                            raw=raw, details={"list_unsubscribe": "mailto"})
+        self._apply(conn, self.ledger(ref.tenant_id), feedback, result)
+
+    @staticmethod
+    def _apply(conn: Connection, ledger: Ledger, feedback: Feedback, result: EntryResult) -> None:
+        try:
+            outcome = ledger.apply_in(conn, feedback)
+        except PostwardenError as exc:
+            result.notes.append(f"{feedback.address}: {exc.message}")
+            return
+        result.outcomes.append({"tenant": ledger.tenant_name, "address": outcome.address,
+                                "kind": feedback.kind, "effect": outcome.effect,
+                                "reason": feedback.reason, "reason_class": outcome.reason_class})
