@@ -235,6 +235,11 @@ class Ledger:
         with self._begin() as conn:
             return self.apply_in(conn, feedback, actor)
 
+    def apply_many(self, feedbacks: Iterable[Feedback], actor: str = "system") -> list[Outcome]:
+        """Apply a batch in one transaction: all of it, or (on an error) none of it."""
+        with self._begin() as conn:
+            return [self.apply_in(conn, feedback, actor) for feedback in feedbacks]
+
     def apply_in(self, conn: Connection, feedback: Feedback, actor: str = "system") -> Outcome:
         """:meth:`apply` inside the caller's transaction, so that what the caller
         records about its input commits together with the ledger change."""
