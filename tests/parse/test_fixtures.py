@@ -44,6 +44,8 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
         ("xena@one.example", "5.1.1", "550", "userunknown", True),
         ("yuri@two.example", "5.0.0", "554", "blocked", False),
     ]),
+    # a recipient that also appears in the bounce's own headers is still found
+    "qmail-rcpt.eml": ("bounce", [("sender@qmail.sender.example", "5.0.0", "550", "userunknown", True)]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

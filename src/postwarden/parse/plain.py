@@ -38,6 +38,12 @@ _INTRO = re.compile(
     r"(?:\s*:\s*|\s+)"
     rf"[<\"']?(?P<a>{_ADDR})[>\"']?(?P<rest>.{{0,2000}})$"
 )
+# A line that gives the reason first and the address last: "User's mailbox is
+# full: <a@b>". The reason has three words at least, so that a header line
+# ("Reply-To: <a@b>") is not taken for one.
+_TRAILING = re.compile(
+    rf"^(?P<rest>[A-Za-z][^:<>@]{{0,40}} [^:<>@]{{0,40}} [^:<>@]{{1,40}}):\s*<(?P<a>{_ADDR})>\s*\.?$"
+)
 _SEPARATOR = re.compile(r"^\s*[-=*#_~]{5,}")
 
 # Lines that say nothing about the failure itself.
@@ -237,6 +243,9 @@ def _recipient_on(line: str) -> tuple[str | None, str]:
     if match:
         return clean_address(match.group("a")), line
     match = _LEADING.match(line)
+    if match:
+        return clean_address(match.group("a")), match.group("rest").strip()
+    match = _TRAILING.match(line)
     if match:
         return clean_address(match.group("a")), match.group("rest").strip()
     return None, ""

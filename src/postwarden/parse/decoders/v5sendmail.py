@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from postwarden.parse.decoder import Decoded, Finding
+from postwarden.parse.dsn import has_dsn_fields
 from postwarden.parse.message import Message, clean_address, headers_of
 
 NAME = "v5sendmail"
@@ -35,8 +36,8 @@ _COMMANDS = {"helo": "HELO", "ehlo": "HELO", "mail": "MAIL", "rcpt": "RCPT", "da
 
 
 def decode(msg: Message) -> Decoded | None:
-    if msg.dsn:
-        return None
+    if msg.dsn or has_dsn_fields(msg.body):
+        return None  # a DSN, even one pasted into the text, is read as a DSN
     lower = msg.body_lower
     start = lower.find(_START)
     if start < 0:
