@@ -46,6 +46,9 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     ]),
     # a recipient that also appears in the bounce's own headers is still found
     "qmail-rcpt.eml": ("bounce", [("sender@qmail.sender.example", "5.0.0", "550", "userunknown", True)]),
+    "mailmarshal-unknown.eml": ("bounce", [("zoe@marshal.example", "5.1.1", "550", "userunknown", True)]),
+    # a gateway that wraps the DSN it received: the attached report is read
+    "forwarded-dsn.eml": ("bounce", [("abe@inner.example", "5.1.1", "550", "userunknown", True)]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

@@ -101,7 +101,9 @@ REASONS: tuple[Reason, ...] = (
         "message expired", "delivery expired", "delivery time expired", "has expired",
         "retry timeout exceeded", "retry time exceeded", "gave up", "given up",
         "could not be delivered within", "not been delivered for", "has not been delivered",
-        "too long in queue", "time limit exceeded", "message timed out",
+        "too long in queue",
+        # I'm not going to try again; this message has been in the queue too long.
+        "in the queue too long", "in queue too long", "time limit exceeded", "message timed out",
         "maximum time", "was not delivered within", "delay exceeded", "queue expired",
         "deferred for too long", "expired after", "retry period", "unable to deliver in",
         "delivery attempts will continue", "still undelivered", "message will be retried",

@@ -44,6 +44,7 @@ class Message:
     feedback: str | None = None
     original: Headers | None = None
     original_body: str = ""
+    original_part: Part | None = None
     _lower: str | None = None
 
     @property
@@ -55,7 +56,12 @@ class Message:
 
 def build(raw: bytes) -> Message:
     text = mime.normalize_newlines(raw).decode("latin-1")
-    root = mime.parse_part(text)
+    return view(mime.parse_part(text))
+
+
+def view(root: Part) -> Message:
+    """The decoders' view of one parsed entity (a whole message, or a message
+    attached to another)."""
     headers = root.headers
     body_parts: list[str] = []
     dsn: list[str] = []
@@ -75,6 +81,7 @@ def build(raw: bytes) -> Message:
     if original:
         part = original[0]
         msg.original = part.headers
+        msg.original_part = part
         msg.original_body = part.raw_body[:8192] if part.children == [] else ""
     return msg
 
@@ -112,6 +119,18 @@ def _collect(
             body.append(mime.html_to_text(part.text))
         elif ctype.startswith("text/") or top:
             body.append(part.text)
+
+
+def attached_report(msg: Message) -> Message | None:
+    """When ``msg`` only wraps a delivery report (a bounce forwarded as an
+    attachment, or a gateway that re-sends the DSN it received), the view of
+    that report; otherwise None."""
+    part = msg.original_part
+    if part is None or msg.dsn or msg.feedback is not None:
+        return None
+    if part.ctype != "multipart/report" or "delivery-status" not in part.params.get("report-type", ""):
+        return None
+    return view(part)
 
 
 def _inner_text(part: Part) -> str:

@@ -14,7 +14,7 @@ NAME = "plaintext"
 PRIORITY = 950
 
 _SENDER = re.compile(
-    r"(?i)mailer-daemon|postmaster|mail ?delivery|mail ?deliver|delivery ?subsystem|"
+    r"(?i)mailer-daemon|post_?master|mail ?delivery|mail ?deliver|delivery ?subsystem|"
     r"mail administrator|system administrator|ndr|bounce|mmsc"
 )
 _SUBJECT = re.compile(
