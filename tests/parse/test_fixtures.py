@@ -49,6 +49,9 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     "mailmarshal-unknown.eml": ("bounce", [("zoe@marshal.example", "5.1.1", "550", "userunknown", True)]),
     # a gateway that wraps the DSN it received: the attached report is read
     "forwarded-dsn.eml": ("bounce", [("abe@inner.example", "5.1.1", "550", "userunknown", True)]),
+    # the list refuses the sender: the list address is named, the sender is at fault
+    "fml-not-member.eml": ("bounce", [("cats@lists.example", "5.0.0", None, "rejected", False)]),
+    "mimecast-alert.eml": ("bounce", [("bea@mc.example", "5.1.1", "550", "userunknown", True)]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 
