@@ -291,7 +291,7 @@ REASONS: tuple[Reason, ...] = (
         "temporarily unavailable", "recipient unavailable", "temporary locked",
         "temporarily locked", "mailbox is frozen",
         "user unavailable", "account unavailable", "no longer active", "disabled",
-        "expired account", "currently unavailable",
+        "expired account",
     )),
     Reason("syntaxerror", "the SMTP conversation had a syntax error", False, False, (
         # 501 5.5.4 Syntax error in parameters or arguments
@@ -306,6 +306,10 @@ REASONS: tuple[Reason, ...] = (
         "not available", "server configuration", "system problem", "internal failure",
         "too many errors", "transaction failed", "processing error", "try again",
         "resources", "misconfigured", "unexpected", "system config",
+        # 554 Service currently unavailable
+        "currently unavailable",
+        # 451 Could not load DRD for domain (example.com)
+        "could not load",
     )),
     Reason("systemfull", "the receiving system is out of disk space", False, False, (
         # 452 4.3.1 Insufficient system storage

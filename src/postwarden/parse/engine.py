@@ -3,17 +3,21 @@ decoders look at it in priority order, then fill in and classify each record."""
 
 from __future__ import annotations
 
+import re
+
 from postwarden.classify.command import detect_command
 from postwarden.classify.reply import decide, is_hard_bounce
 from postwarden.classify.status import find_reply_code, find_status, replied_status
 from postwarden.parse import mime
 from postwarden.parse.decoder import Decoded, Finding
 from postwarden.parse.decoders import DECODERS
+from postwarden.parse.dsn import normalise_status
 from postwarden.parse.message import Message, attached_report, build, clean_address, first_address
 from postwarden.parse.mime import Headers
 from postwarden.parse.model import DeliveryStatus, OriginalMessage, ParseResult
 
 MAX_DIAGNOSTIC = 2000
+_QUOTED_REPLY = re.compile(r"<([45]\d\d)[ -]([45]\.\d{1,3}\.\d{1,3})\s[^<>]{1,300}>")
 
 
 def parse_message(raw: bytes) -> ParseResult:
@@ -70,6 +74,11 @@ def _finish(f: Finding) -> DeliveryStatus:
         if found and (not status or found[0] == status[0]):
             status = found
     reply_code = f.reply_code or (find_reply_code(diagnostic) if diagnostic else None)
+    quoted = _QUOTED_REPLY.search(diagnostic) if diagnostic and not f.reply_code else None
+    if quoted:
+        # "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2
+        # Connection timed out>": the local summary quotes the last remote reply.
+        reply_code, status = quoted.group(1), normalise_status(quoted.group(2))
     if f.reason in ("feedback", "vacation"):
         reason = f.reason
     else:
@@ -81,6 +90,8 @@ def _finish(f: Finding) -> DeliveryStatus:
         )
     if not status and reason not in ("feedback", "vacation"):
         status = _default_status(reason, reply_code, diagnostic, f.action)
+    if reply_code and status and reply_code[0] != status[0] and status[0] in "45":
+        reply_code = None  # "550 4.4.7": the code and the status disagree; the status wins
     recipient = clean_address(f.recipient) if f.recipient else None
     return DeliveryStatus(
         recipient=recipient or None,
