@@ -180,3 +180,21 @@ SUPPRESSIONS = cast(Table, Suppression.__table__)
 AUDIT = cast(Table, AuditEntry.__table__)
 SECRETS = cast(Table, InstanceSecret.__table__)
 SPOOL = cast(Table, SpoolEntry.__table__)
+
+
+class WebhookSecret(Base):
+    """The shared secret or verification key one tenant configured for one provider's
+    webhooks: basic-auth credentials (``user:password``), an HMAC signing key, or a
+    public key, as that provider's module expects."""
+
+    __tablename__ = "webhook_secrets"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    provider: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+WEBHOOK_SECRETS = cast(Table, WebhookSecret.__table__)
