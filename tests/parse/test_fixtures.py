@@ -52,6 +52,9 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     # the list refuses the sender: the list address is named, the sender is at fault
     "fml-not-member.eml": ("bounce", [("cats@lists.example", "5.0.0", None, "rejected", False)]),
     "mimecast-alert.eml": ("bounce", [("bea@mc.example", "5.1.1", "550", "userunknown", True)]),
+    "ezweb-disabled.eml": ("bounce", [("cleo@ezweb.ne.jp", "5.0.0", None, "suspend", False)]),
+    # refused with no reply quoted: the phone's domain filter
+    "ezweb-filter.eml": ("bounce", [("dora@ezweb.ne.jp", "5.0.0", None, "filtered", False)]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

@@ -74,6 +74,9 @@ REASONS: tuple[Reason, ...] = (
         "no access from", "not welcome", "banned", "temporarily blocked", "block",
         # 550 5.7.0 <a@b>... Please use the smtp server of your ISP.
         "smtp server of your isp",
+        # 550 SC-004 Unfortunately, messages from 192.0.2.22 weren't sent. ... too many
+        #   unwanted messages have been sent from the following IP address
+        "unfortunately, messages from",
         # Connected to 192.0.2.112 but my name was rejected.
         "my name was rejected",
         # 554 INVALID IP FOR SENDING MAIL OF DOMAIN example.com
