@@ -41,6 +41,9 @@ PROVIDERS: tuple[Provider, ...] = (
                     "account that you tried to reach is inactive"),
         # 552-5.2.2 The recipient's inbox is out of storage space and inactive.
         "mailboxfull": ("out of storage space", "over quota", "overquotaperm"),
+        # 552-5.7.0 This message was blocked because its content presents a potential
+        #   security issue.
+        "policyviolation": ("content presents a potential",),
         # 550-5.7.1 This message is not RFC 5322 compliant.
         "notcompliantrfc": ("not rfc 5322 compliant",),
         # 550-5.7.26 This mail has been blocked because the sender is unauthenticated.

@@ -223,6 +223,9 @@ REASONS: tuple[Reason, ...] = (
     )),
     Reason("onhold", "not enough information to tell", False, False, ()),
     Reason("policyviolation", "the receiver's policy refused the message", True, False, (
+        # 552-5.7.0 This message was blocked because its content presents a potential
+        #   security issue.
+        "content presents a potential security issue",
         # 550 5.7.1 Message rejected due to local policy
         # 554 5.7.0 Header error
         "header error", "protocol violation", "denied by policy",
@@ -236,6 +239,8 @@ REASONS: tuple[Reason, ...] = (
         "content presents a potential security issue",
     )),
     Reason("rejected", "the envelope sender was refused", True, False, (
+        # 550-5.1.0 MXIN506 MailFrom domain is listed in Spamhaus.
+        "mailfrom domain is listed", "sender domain is listed",
         # 550 5.1.8 <a@b>: Sender address rejected: Domain not found
         "sender address rejected", "sender rejected", "sender verify failed",
         "sender verification", "domain of sender address", "sender domain",

@@ -22,6 +22,8 @@ _RECIPIENT_FIELDS = {
     "x-display-name",
 }
 _DSN_MARK = re.compile(r"(?im)^(?:final-recipient|original-recipient)\s*:")
+# "<@relay.example:a@b.example>": an RFC 821 source route before the address.
+_SOURCE_ROUTE = re.compile(r"^<?(?:@[^:,<>\s]+[,:])+")
 _STATUS_VALUE = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
 
 
@@ -104,7 +106,7 @@ def findings_from_dsn(text: str) -> list[Finding]:
     arrival = per_message.get("arrival-date") or None
     out: list[Finding] = []
     for fields in recipients:
-        final = strip_type(fields.get("final-recipient", ""))
+        final = _SOURCE_ROUTE.sub("", strip_type(fields.get("final-recipient", "")))
         original = strip_type(fields.get("original-recipient", ""))
         recipient = first_address(final) or first_address(original) or (
             clean_address(final) if final else None
@@ -113,7 +115,12 @@ def findings_from_dsn(text: str) -> list[Finding]:
             actual = strip_type(fields.get("x-actual-recipient", ""))
             recipient = first_address(actual)
         status = normalise_status(fields.get("status", ""))
-        diagnostic = strip_type(fields.get("diagnostic-code", "")) or None
+        raw_diagnostic = fields.get("diagnostic-code", "")
+        diagnostic = strip_type(raw_diagnostic) or None
+        if diagnostic and raw_diagnostic.lower().lstrip().startswith("x-unix"):
+            # a local delivery program's exit status or error, not an SMTP reply:
+            # keep the type so the classifier knows a mailer spoke
+            diagnostic = f"x-unix; {diagnostic}"
         remote = strip_type(fields.get("remote-mta", "")) or None
         if remote:
             remote = remote.split()[0].strip("[]().")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from postwarden.classify.command import detect_command
 from postwarden.parse.decoder import Decoded
 from postwarden.parse.dsn import findings_from_dsn, has_dsn_fields
-from postwarden.parse.message import Message
+from postwarden.parse.message import Message, first_address
 from postwarden.parse.plain import has_code, mentions, transcript
 from postwarden.parse.textscan import text_about
 
@@ -38,6 +38,10 @@ def decode(msg: Message) -> Decoded | None:
             extra = " ".join(x for x in (mentions(msg.body, f.recipient), transcript(msg.body)) if x)
             if extra:
                 f.diagnostic = f"{f.diagnostic or ''} {extra}".strip()
+        if (not f.recipient or f.recipient.startswith("@")) and f.diagnostic:
+            # "Final-Recipient: rfc822; @relay.example" names no mailbox; the
+            # reply about it does ("550 5.1.2 <a@b.example>... Host unknown")
+            f.recipient = first_address(f.diagnostic) or f.recipient
         f.command = detect_command(f"{f.diagnostic or ''}\n{about}\n{transcript(msg.body)}")
     return Decoded(findings)
 
