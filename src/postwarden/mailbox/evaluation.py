@@ -27,7 +27,7 @@ import numpy as np
 
 from postwarden.errors import InvalidInput
 from postwarden.mailbox.filter import SpamFilter
-from postwarden.mailbox.message import read_message
+from postwarden.mailbox.message import MailView, read_message
 from postwarden.mailbox.verdict import Action
 
 
@@ -65,10 +65,11 @@ def read_labels(labels: Path) -> list[LabelledMessage]:
     return out
 
 
-def user_of(raw: bytes, header: str | None) -> str | None:
+def user_of(view: MailView, header: str | None) -> str | None:
+    """The per-user key: the header's value, lower-cased (``None`` when absent)."""
     if header is None:
         return None
-    value = read_message(raw[:65536], max_text=0).header(header.lower())
+    value = view.header(header.lower())
     return value.strip().lower() if value else None
 
 
@@ -79,8 +80,8 @@ def run_online(
     user_header: str | None = None,
 ) -> Iterator[Outcome]:
     for item, raw in messages:
-        user = user_of(raw, user_header)
-        prepared = spam_filter.prepare(raw, user)
+        view = read_message(raw, max_text=spam_filter.max_text)
+        prepared = spam_filter.prepare_view(view, raw, user_of(view, user_header))
         verdict = spam_filter.classify(prepared)
         spam_filter.learn(prepared, is_spam=item.is_spam)
         yield Outcome(item.path, verdict.model_score, verdict.action, item.is_spam, verdict.abstained)

@@ -42,9 +42,11 @@ class SpamFilter:
         self.max_text = max_text
 
     def prepare(self, raw: bytes, user: str | None = None) -> PreparedMessage:
-        view = read_message(raw, max_text=self.max_text)
-        features = extract(view)
-        encoded = self.model.encode(features.hashes, user, fingerprint(raw, user))
+        return self.prepare_view(read_message(raw, max_text=self.max_text), raw, user)
+
+    def prepare_view(self, view: MailView, raw: bytes, user: str | None) -> PreparedMessage:
+        """For a caller that has read the message already (to find its user, say)."""
+        encoded = self.model.encode(extract(view).hashes, user, fingerprint(raw, user))
         return PreparedMessage(view, encoded, user)
 
     def _prepared(self, message: bytes | PreparedMessage, user: str | None) -> PreparedMessage:

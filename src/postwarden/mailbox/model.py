@@ -5,16 +5,19 @@ layer: a user's copy of a feature is the feature's hash mixed with the user's ke
 (feature hashing for multi-task learning), so the model never grows with the number of
 users. A message's score for a user is the sum of the global weights of its features
 plus that user's weights of the same features, divided by the square root of the
-number of features (so long and short messages move the score alike). The score is in
-spam log-odds; its logistic function is the spam probability.
+number of weights summed (so long and short messages move the score alike). The score
+is in spam log-odds; its logistic function is the spam probability. (Scores for a user
+therefore use the global weights at 1/sqrt(2) of their no-user scale: a deployment
+either always names the user or never does.)
 
 Training happens on every click, at once: one gradient step of logistic loss, taken
 only when the message is misclassified or inside the margin (a click the model already
 agrees with firmly changes nothing). Each slot has its own step size, shrinking with
 the squared gradients it has taken (AdaGrad): a feature seen for the first time moves
-quickly, a well-known one moves slowly. A user's layer has a larger step size than the
-global weights, so one user's taste lands mostly in their own layer and little in
-everyone's.
+quickly, a well-known one moves slowly. A click trains the global weights and the
+user's layer together, and stops once the user's own score is past the margin, so a
+user's taste that everyone else contradicts ends up mostly in their layer (whose
+features are fresh, hence fast), and one user's pull on the global weights is bounded.
 
 A journal of recent clicks, keyed by a fingerprint of user and message, makes a
 repeated click a no-op and lets an opposite click take the earlier step back before
@@ -57,7 +60,7 @@ class ModelParams:
     """log2 of the number of slots."""
     rate: float = 0.3
     """Step size of the global weights (before the per-slot AdaGrad scaling)."""
-    user_rate: float = 0.6
+    user_rate: float = 0.3
     """Step size of a user's own layer."""
     margin: float = 2.5
     """Train while ``label × score`` is below this many log-odds."""
@@ -96,7 +99,8 @@ class Encoded:
 
     @property
     def scale(self) -> float:
-        return 1.0 / math.sqrt(max(len(self.global_slots), 1))
+        """Every score is divided by the square root of the number of active slots."""
+        return 1.0 / math.sqrt(max(len(self.global_slots) + len(self.user_slots), 1))
 
 
 def user_key(user: str) -> np.uint64:
