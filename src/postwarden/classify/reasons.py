@@ -33,7 +33,10 @@ REASONS: tuple[Reason, ...] = (
         # 550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification
         "does not pass dmarc", "not pass dmarc",
         # 550 5.7.23 The message was rejected because of Sender Policy Framework violation
-        "sender policy framework", "spf check", "spf validation", "spf fail", "spf=fail",
+        "sender policy framework", "spf check",
+        # 550 5.1.0 192.0.2.1 is not allowed to send from <example.net> per it's SPF Record.
+        #   Please inspect your SPF settings, and try again. IB508
+        "please inspect your spf settings", "spf validation", "spf fail", "spf=fail",
         "spf record", "spf permerror", "spf softfail", "spf violation",
         "failed spf", "fails spf", "did not pass spf", "designates",
         # 550 5.7.1 DKIM signature verification failed
@@ -121,6 +124,8 @@ REASONS: tuple[Reason, ...] = (
         # 530 5.7.0 Must issue a STARTTLS command first
         "starttls", "tls required", "tls is required", "requires tls", "require tls",
         "encryption required", "tls negotiation", "tls handshake", "ssl handshake",
+        # 500 Remote server does not support TLS (state 6).
+        "does not support tls", "tls not available",
     )),
     Reason("feedback", "a complaint (feedback loop report)", False, False, ()),
     Reason("filtered", "rejected after DATA by a filter on the receiver", False, False, (
@@ -323,6 +328,8 @@ REASONS: tuple[Reason, ...] = (
         # 452 4.3.1 Insufficient system storage
         "insufficient system storage", "system storage", "disk full", "disk is full",
         "out of disk", "no space", "system full", "file system full", "volume full",
+        # 452 4.3.1 Insufficient system resources (UsedDiskSpace[D:\Program Files\...\Queue])
+        "insufficient system resources", "useddiskspace",
     )),
     Reason("toomanyconn", "too many connections from the sender", True, False, (
         # 421 4.7.0 Too many concurrent SMTP connections; please try again later

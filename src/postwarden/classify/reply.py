@@ -26,7 +26,13 @@ from postwarden.classify.reasons import (
     REASONS,
     SENDER_SIDE,
 )
-from postwarden.classify.status import find_reply_code, find_status, is_private, status_reason
+from postwarden.classify.status import (
+    PROVIDER_STATUS,
+    find_reply_code,
+    find_status,
+    is_private,
+    status_reason,
+)
 
 MAX_TEXT = 4096
 
@@ -152,7 +158,8 @@ def decide(
     if by_phrase == "userunknown" and _DOMAIN_MISSING.search(text):
         by_phrase = "hostunknown"
     by_status = None if is_private(status) else status_reason(status)
-    if by_status and status and status[2:] in STRONG_STATUS:
+    provider_code = status in PROVIDER_STATUS and status[2:] != "4.7"  # X.4.7 is RFC 3463's
+    if by_status and status and (status[2:] in STRONG_STATUS or provider_code):
         by_phrase = by_status
     elif (
         by_phrase and by_status and by_phrase != by_status and length < 8
