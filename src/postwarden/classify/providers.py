@@ -7,6 +7,7 @@ Each phrase sits under a comment quoting the real response it came from.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -179,16 +180,24 @@ def _host_matches(host: str, suffixes: tuple[str, ...]) -> bool:
     return any(host == s or host.endswith("." + s) for s in suffixes)
 
 
+@functools.lru_cache(maxsize=4096)
+def _known_by(host: str, domain: str) -> frozenset[str]:
+    """The names of the providers a remote host or a recipient domain points at."""
+    return frozenset(
+        p.name for p in PROVIDERS
+        if (host and _host_matches(host, p.hosts)) or (domain and _host_matches(domain, p.domains))
+    )
+
+
 def match(text: str, remote_mta: str | None, domain: str | None = None) -> str | None:
     """The reason a provider's own table gives for ``text`` (lower-case), or
     None. The provider is known by the remote MTA's name, by the recipient's
     domain (its mail goes to that provider), or by a mark in its reply."""
     host = (remote_mta or "").lower().strip().rstrip(".")
     domain = (domain or "").lower().strip().rstrip(".")
+    known = _known_by(host, domain)
     for provider in PROVIDERS:
-        if not (host and _host_matches(host, provider.hosts)) and not (
-            domain and _host_matches(domain, provider.domains)
-        ) and not any(mark in text for mark in provider.marks):
+        if provider.name not in known and not any(mark in text for mark in provider.marks):
             continue
         for reason, phrases in provider.phrases.items():
             for phrase in phrases:

@@ -47,9 +47,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 
 
 def decode(msg: Message) -> Decoded | None:
+    if "i'm afraid i wasn't able to deliver" not in msg.body_lower:
+        return None
     body = msg.body
-    head = body[:4000]
-    if not _MARK.search(head) or "i'm afraid i wasn't able to deliver" not in msg.body_lower[:6000]:
+    if not _MARK.search(body[:4000]):
         return None
     end_match = _END.search(body)
     end = end_match.start() if end_match else len(body)
