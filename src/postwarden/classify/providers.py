@@ -169,9 +169,8 @@ PROVIDERS: tuple[Provider, ...] = (
         # 554 5.7.7 Email policy violation detected
         "policyviolation": ("email policy violation",),
         # 554 5.7.1 Email cannot be delivered. Reason: Email flagged as Spam.
-        "rejected": ("email flagged as spam",),
         # 541 5.4.1 Mail rejected by destination domain
-        # (seen in the field)
+        "rejected": ("email flagged as spam", "mail rejected by destination domain"),
     }),
 )
 

@@ -155,6 +155,8 @@ REASONS: tuple[Reason, ...] = (
         "domain name does not exist", "the domain does not exist", "invalid hostname",
         "mx points to", "hostname not found", "domain is not reachable", "couldn't find any host",
         "no mx record", "not a valid domain", "dns lookup failure: host",
+        # Exim: "Unrouteable address" (no route to the recipient's domain)
+        "unrouteable address",
     )),
     Reason("mailboxfull", "the recipient's mailbox is full", False, False, (
         # 552 5.2.2 The email account that you tried to reach is over quota.
@@ -168,6 +170,8 @@ REASONS: tuple[Reason, ...] = (
         "mailbox exceeds", "mailbox size exceed", "storage limit", "user over quota",
         "quota violation", "over the allowed quota", "full mailbox", "mailbox over",
         "maildir over", "exceed mailbox",
+        # The number of messages in recipient's mailbox exceeded the local limit.
+        "messages in recipient's mailbox exceeded",
     )),
     Reason("mailererror", "a local delivery program on the receiver failed", False, False, (
         # 554 5.3.0 unknown mailer error 255
@@ -219,6 +223,8 @@ REASONS: tuple[Reason, ...] = (
         "no mail is accepted", "does not accept e-mail",
         # 550 5.1.10 ... No MX found for domain
         "no mx found",
+        # Exim: "an MX or SRV record indicated no SMTP service"
+        "indicated no smtp service",
     )),
     Reason("notcompliantrfc", "the message breaks RFC 5322", True, False, (
         # 550 5.7.1 [IRR] Our system has detected that this message is not RFC 5322 compliant
@@ -353,7 +359,7 @@ REASONS: tuple[Reason, ...] = (
         "email account that you tried to reach does not exist",
         # 550 5.1.1 <a@b>... User unknown
         "no mailbox here by that name", "no such account", "unknown local part",
-        "unrouteable address", "invalid mailbox", "not a valid mailbox",
+        "invalid mailbox", "not a valid mailbox",
         "mailbox unavailable", "mailbox not available", "addressee unknown",
         "unknown address", "bad recipient", "invalid address",
         "recipient rejected", "recipient address rejected: user unknown", "user invalid",

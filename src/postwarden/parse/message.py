@@ -139,6 +139,10 @@ def _inner_text(part: Part) -> str:
 
 
 def first_address(text: str) -> str | None:
+    if '"@' in text:
+        quoted = _QUOTED_ADDRESS.search(text)  # "neko..nyaan"@example.org
+        if quoted is not None:
+            return clean_address(quoted.group(0))
     match = _ADDRESS.search(text)
     if match is None:
         match = _QUOTED_ADDRESS.search(text)
@@ -152,7 +156,9 @@ def all_addresses(text: str) -> list[str]:
 
 
 def clean_address(addr: str) -> str:
-    addr = addr.strip().strip("<>\"'()[],;:").strip()
+    addr = addr.strip().strip("<>'()[],;:").strip()
+    if not (addr.startswith('"') and '"@' in addr):  # keep a quoted local part whole
+        addr = addr.strip('"').strip()
     while addr and addr[-1] in ".-":
         addr = addr[:-1]
     if addr.lower().startswith("mailto:"):
