@@ -32,9 +32,9 @@ OSB_WINDOW = 4
 _MAX_HEADER_TOKENS = 40
 _MAX_TOKEN = 30
 
-# A word: letters, digits, any non-ASCII byte (so UTF-8 words stay whole), with inner
-# dots, dashes, apostrophes and commas (so 1,000.00 and e-mail stay one word). Runs of
-# '!' and '$' count as words too.
+# A word: letters, digits, '$' and any non-ASCII byte (so UTF-8 words stay whole), with
+# inner dots, dashes, apostrophes and commas (so $1,000.00 and e-mail stay one word), at
+# most 30 bytes (longer runs are cut into pieces). A run of two or more '!' is a word too.
 _WORD = re.compile(
     rb"[A-Za-z0-9$\x80-\xff](?:[A-Za-z0-9$\x80-\xff'.,_-]{0,%d}[A-Za-z0-9$\x80-\xff])?|!{2,}"
     % (_MAX_TOKEN - 2)
