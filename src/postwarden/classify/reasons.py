@@ -155,6 +155,9 @@ REASONS: tuple[Reason, ...] = (
         "domain name does not exist", "the domain does not exist", "invalid hostname",
         "mx points to", "hostname not found", "domain is not reachable", "couldn't find any host",
         "no mx record", "not a valid domain", "dns lookup failure: host",
+        # The mail server could not deliver mail to a@b. The account or domain may not
+        #   exist, they may be blacklisted, or missing the proper dns entries.
+        "the account or domain may not exist",
         # Exim: "Unrouteable address" (no route to the recipient's domain)
         "unrouteable address",
     )),
@@ -372,6 +375,8 @@ REASONS: tuple[Reason, ...] = (
         "non-existent user", "not a registered", "mailbox unknown",
         # Your message wasn't delivered to a@b because the address couldn't be found.
         "address couldn't be found", "address could not be found",
+        # 554 5.7.1 <a@b>: Recipient address rejected: Access denied
+        "recipient address rejected: access denied",
         # 550 #5.1.0 Address rejected.
         "address rejected.",
     )),

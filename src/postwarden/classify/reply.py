@@ -138,6 +138,7 @@ def decide(
     command: str | None = None,
     remote_mta: str | None = None,
     domain: str | None = None,
+    reporting_mta: str | None = None,
 ) -> str:
     """The reason for one failed (or delayed, or delivered) recipient."""
     action = (action or "").lower()
@@ -149,6 +150,9 @@ def decide(
             text = text.replace(noise, " ")
     if text:
         found = providers.match(text, remote_mta, domain)
+        if not found and reporting_mta and reporting_mta != remote_mta:
+            # the provider's own MTA wrote the report: the words are its own
+            found = providers.match(text, reporting_mta)
         if found:
             return found
     for phrase, forced in OVERRIDES:

@@ -87,6 +87,7 @@ def _finish(f: Finding) -> DeliveryStatus:
             command=f.command or detect_command(diagnostic or ""),
             remote_mta=f.remote_mta,
             domain=_domain(f.recipient),
+            reporting_mta=f.reporting_mta,
         )
     if not status and reason not in ("feedback", "vacation"):
         status = _default_status(reason, reply_code, diagnostic, f.action)
