@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from postwarden import __version__
 from postwarden import settings as settings_mod
-from postwarden.api import unsubscribe
+from postwarden.api import unsubscribe, webhooks
 from postwarden.errors import ImportFileInvalid, PostwardenError, Unauthorized
 from postwarden.intake import exports, spool
 from postwarden.ledger import Consent, Feedback, Ledger
@@ -121,6 +121,7 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
     app = FastAPI(title="postwarden", version=__version__,
                   description="Suppression ledger, feedback intake and the send gate.")
     app.include_router(unsubscribe.router)
+    app.include_router(webhooks.router)
     app.state.engine = engine
     app.state.settings = settings
     app.state.ledgers = {}
