@@ -55,6 +55,8 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     "ezweb-disabled.eml": ("bounce", [("cleo@ezweb.ne.jp", "5.0.0", None, "suspend", False)]),
     # refused with no reply quoted: the phone's domain filter
     "ezweb-filter.eml": ("bounce", [("dora@ezweb.ne.jp", "5.0.0", None, "filtered", False)]),
+    # a bounce forwarded inline, quoted with "> ", is read from the quote
+    "forwarded-inline.eml": ("bounce", [("eve@far.example", "5.1.1", "550", "userunknown", True)]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

@@ -12,7 +12,14 @@ from postwarden.parse import mime
 from postwarden.parse.decoder import Decoded, Finding
 from postwarden.parse.decoders import DECODERS
 from postwarden.parse.dsn import normalise_status
-from postwarden.parse.message import Message, attached_report, build, clean_address, first_address
+from postwarden.parse.message import (
+    Message,
+    attached_report,
+    build,
+    clean_address,
+    first_address,
+    forwarded_report,
+)
 from postwarden.parse.mime import Headers
 from postwarden.parse.model import DeliveryStatus, OriginalMessage, ParseResult
 
@@ -40,7 +47,7 @@ def _parse(raw: bytes) -> ParseResult:
     msg = build(raw)
     if not len(msg.headers) and not msg.body.strip():
         return ParseResult(error="no header fields and no body: not a message")
-    msg = attached_report(msg) or msg
+    msg = attached_report(msg) or forwarded_report(msg) or msg
     decoded: Decoded | None = None
     name: str | None = None
     for decoder in DECODERS:

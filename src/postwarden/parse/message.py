@@ -133,6 +133,30 @@ def attached_report(msg: Message) -> Message | None:
     return view(part)
 
 
+_FORWARD_SUBJECT = re.compile(r"(?i)^\s*(?:fwd?|tr|wg|rv|enc)\s*:")
+_QUOTED_FROM = re.compile(r"(?m)^>[ \t]?From:[ \t]")
+_DAEMON = re.compile(r"(?i)mailer-daemon|postmaster|mail delivery")
+
+
+def forwarded_report(msg: Message) -> Message | None:
+    """A bounce someone forwarded inline ("Fwd: Returned mail ..."), quoted
+    with "> ": the view of the quoted bounce, unquoted; otherwise None."""
+    if msg.dsn or not _FORWARD_SUBJECT.match(msg.subject):
+        return None
+    start = _QUOTED_FROM.search(msg.body)
+    if start is None:
+        return None
+    lines: list[str] = []
+    for line in msg.body[start.start():].split("\n"):
+        if not line.startswith(">"):
+            if line.strip():
+                break
+            continue
+        lines.append(line[2:] if line.startswith("> ") else line[1:])
+    inner = view(mime.parse_part("\n".join(lines)))
+    return inner if _DAEMON.search(inner.from_) else None
+
+
 def _inner_text(part: Part) -> str:
     """A delivery-status or feedback-report part: its text (some senders encode it)."""
     return part.text
