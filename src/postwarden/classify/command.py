@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import re
 
+# All patterns run on lower-cased text; each has a cheap substring test first.
 _SAID_AFTER = re.compile(
-    r"(?i)(?:after|in reply to|in response to|while sending|reply to)\s+(?:the\s+)?"
+    r"(?:after|in reply to|in response to|while sending|reply to)\s+(?:the\s+)?"
     r"(end of data|data|rcpt to|rcpt|mail from|mail|helo|ehlo|initial connection|connect|starttls|auth)\b"
 )
-_DID_NOT_LIKE = re.compile(r"(?i)did not like our (?:final )?(data|rcpt to|rcpt|mail from|mail|helo|ehlo)\b")
+_DID_NOT_LIKE = re.compile(r"did not like our (?:final )?(data|rcpt to|rcpt|mail from|mail|helo|ehlo)\b")
 _TRANSCRIPT = re.compile(
-    r"(?i)(?:^|\s)(?:>>>|sent <<<|<<<\s*sent:?|->)\s*(data|rcpt|mail|helo|ehlo|auth|starttls)\b"
+    r"(?:^|\s)(?:>>>|sent <<<|<<<\s*sent:?|->)\s*(data|rcpt|mail|helo|ehlo|auth|starttls)\b"
 )
 # qmail: "most progress was RCPT TO response"; "SMTP:RCPT host 192.0.2.8: 553 ..."
-_PROGRESS = re.compile(r"(?i)most progress was (rcpt to|mail from|data|helo)\b|\bsmtp:(rcpt|mail|data)\b")
-_PAREN = re.compile(r"(?i)\((data|rcpt to|mail from)\b")
-_RCPT_TAG = re.compile(r"(?i)\[rcpt_to\]|\brcpt to\s*:?\s*<")
+_PROGRESS = re.compile(r"most progress was (rcpt to|mail from|data|helo)\b|\bsmtp:(rcpt|mail|data)\b")
+_PAREN = re.compile(r"\((data|rcpt to|mail from)\b")
+_DATA_LINE = re.compile(r"(?m)^\s*data\s*$")
+_RCPT_TAG = re.compile(r"\[rcpt_to\]|\brcpt to\s*:?\s*<")
 
 _NAMES = {
     "end of data": "DATA", "data": "DATA", "rcpt to": "RCPT", "rcpt": "RCPT",
@@ -30,21 +32,29 @@ def detect_command(text: str) -> str | None:
     """The SMTP command named by ``text`` as the one that failed, or None."""
     if not text:
         return None
-    text = text[:6000]
-    match = _SAID_AFTER.search(text) or _DID_NOT_LIKE.search(text)
-    if match:
-        return _NAMES[match.group(1).lower()]
-    match = _PROGRESS.search(text)
-    if match:
-        return _NAMES[(match.group(1) or match.group(2)).lower()]
-    found = _TRANSCRIPT.findall(text)
-    if found:
-        return _NAMES[found[-1].lower()]
-    match = _PAREN.search(text)
-    if match:
-        return _NAMES[match.group(1).lower()]
-    if re.search(r"(?m)^\s*DATA\s*$", text):
+    text = text[:6000].lower()
+    if "after" in text or "reply to" in text or "response to" in text or "while sending" in text:
+        match = _SAID_AFTER.search(text)
+        if match:
+            return _NAMES[match.group(1)]
+    if "did not like our" in text:
+        match = _DID_NOT_LIKE.search(text)
+        if match:
+            return _NAMES[match.group(1)]
+    if "most progress was" in text or "smtp:" in text:
+        match = _PROGRESS.search(text)
+        if match:
+            return _NAMES[match.group(1) or match.group(2)]
+    if ">>>" in text or "<<<" in text or "->" in text:
+        found = _TRANSCRIPT.findall(text)
+        if found:
+            return _NAMES[found[-1]]
+    if "(" in text:
+        match = _PAREN.search(text)
+        if match:
+            return _NAMES[match.group(1)]
+    if "data" in text and _DATA_LINE.search(text):
         return "DATA"
-    if _RCPT_TAG.search(text):
+    if "rcpt" in text and _RCPT_TAG.search(text):
         return "RCPT"
     return None
