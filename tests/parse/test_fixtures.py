@@ -124,3 +124,16 @@ def test_json_shape() -> None:
         "hard_bounce", "diagnostic", "remote_mta", "reporting_mta", "arrival_date",
         "last_attempt_date", "feedback_type",
     }
+
+
+@pytest.mark.parametrize("ending", sorted(LINE_ENDINGS))
+def test_an_mbox_given_as_one_message_reports_every_message(ending: str) -> None:
+    parts = []
+    for name in ("postfix-dsn.eml", "exim-failed.eml"):
+        parts.append(b"From MAILER-DAEMON  Tue Mar  4 10:00:00 2025\n" + (FIXTURES / name).read_bytes())
+    raw = b"".join(parts).replace(b"\n", LINE_ENDINGS[ending])
+    result = parse_message(raw)
+    assert result.kind == "bounce"
+    assert [r.recipient for r in result.records] == [
+        "nobody@receiver.example", "xena@one.example", "yuri@two.example",
+    ]

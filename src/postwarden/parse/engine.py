@@ -36,11 +36,43 @@ def parse_message(raw: bytes) -> ParseResult:
         raw = bytes(raw)
         if not raw.strip():
             return ParseResult(error="empty message")
+        if raw.startswith(b"From "):
+            return _parse_mbox(mime.normalize_newlines(raw))
         return _parse(raw)
     except RecursionError:
         return ParseResult(error="message nests too deeply")
     except Exception as exc:  # the parser must survive any input; report, never raise
         return ParseResult(error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+# Where a following message starts in an mbox: a "From " line with the
+# asctime() postmark, "From MAILER-DAEMON  Thu Jul  2 12:05:05 2020".
+_MBOX_SEPARATOR = re.compile(
+    rb"\nFrom \S+ +[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d(?::\d\d)? [^\n]{0,40}\n"
+)
+MAX_MBOX_MESSAGES = 100
+
+
+def _parse_mbox(raw: bytes) -> ParseResult:
+    """A message that is really an mbox (files saved from a mail client often
+    are): each message is parsed and their records are reported together."""
+    body = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    chunks = _MBOX_SEPARATOR.split(body, maxsplit=MAX_MBOX_MESSAGES - 1)
+    if len(chunks) == 1:
+        return _parse(body)
+    results = [_parse(chunk + b"\n") for chunk in chunks if chunk.strip()]
+    found = [r for r in results if r.records or r.kind != "none"]
+    if not found:
+        return results[0] if results else ParseResult(error="empty mbox")
+    first = found[0]
+    kinds = {r.kind for r in found}
+    return ParseResult(
+        kind=first.kind if len(kinds) == 1 else "bounce",
+        records=[rec for r in found for rec in r.records],
+        original=first.original,
+        complaint=first.complaint,
+        decoder=first.decoder,
+    )
 
 
 def _parse(raw: bytes) -> ParseResult:
