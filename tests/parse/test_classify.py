@@ -118,3 +118,11 @@ def test_each_provider_phrase(provider: str, host: str, reason: str, phrase: str
 ])
 def test_user_unknown_context(text: str, status: str | None, command: str | None, reason: str) -> None:
     assert decide(text, status, "550", command=command or detect_command(text)) == reason
+
+
+def test_a_failure_after_only_temporary_replies_is_expired() -> None:
+    text = "421 example.org (smtp)... Deferred: Connection timed out during user open"
+    assert decide(text, None, "421", action="failed") == "expired"
+    # a specific enhanced code keeps its own meaning
+    assert decide("lost connection while performing the HELO handshake", "4.4.2", None,
+                  action="failed") == "networkerror"
