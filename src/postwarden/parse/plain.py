@@ -124,7 +124,10 @@ class PlainFormat:
     max_block_lines: int = 10
 
 
-DEFAULT = PlainFormat()
+DEFAULT = PlainFormat(start=(
+    # Exchange 2003: "Your message ... To: ... did not reach the following recipient(s):"
+    "did not reach the following recipient(s):",
+))
 
 
 def scan(msg: Message, fmt: PlainFormat = DEFAULT) -> Decoded | None:

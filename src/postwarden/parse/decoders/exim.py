@@ -31,8 +31,8 @@ NAME = "exim"
 PRIORITY = 600
 
 _MARK = "this message was created automatically by mail delivery software"
-_STARTS = ("address(es) failed:", "has not yet been delivered is:",
-           "address to which the message has not yet been delivered is:")
+# "The following address(es) failed:" (1&1 wraps it: "address(es)\nfailed:")
+_START = re.compile(r"address\(es\)\s+failed:|has not yet been delivered is:")
 _END = re.compile(r"(?im)^-{3,}\s*(?:this is a copy of|the body of the message|"
                   r"the header of the original)")
 _ADDR = r"[^\s<>()\"']+@[^\s<>()\"':]+"
@@ -45,13 +45,10 @@ def decode(msg: Message) -> Decoded | None:
     lower = msg.body_lower
     if _MARK not in lower[:6000] or msg.dsn:
         return None
-    start = -1
-    for marker in _STARTS:
-        pos = lower.find(marker)
-        if pos >= 0 and (start < 0 or pos < start):
-            start = pos + len(marker)
-    if start < 0:
+    found = _START.search(lower)
+    if found is None:
         return None
+    start = found.end()
     end_match = _END.search(msg.body, start)
     end = end_match.start() if end_match else len(msg.body)
     lines = msg.body[start:end].split("\n")
@@ -74,7 +71,7 @@ def decode(msg: Message) -> Decoded | None:
             said = [raw.strip()] if _GENERATED.match(raw) else []
             findings.append(current)
             continue
-        if current is not None and raw.startswith((" ", "\t")):
+        if current is not None:
             line = raw.strip()
             if not line.startswith("(ultimately generated from"):
                 said.append(line)
