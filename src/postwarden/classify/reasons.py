@@ -204,6 +204,8 @@ REASONS: tuple[Reason, ...] = (
         "network error on destination",
         # Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)
         "establish an smtp connection",
+        # [Status: Error, Address: <a@b>, ResponseCode 421, , Host not reachable.]
+        "host not reachable",
     )),
     Reason("norelaying", "relaying through the receiver is not allowed", True, False, (
         # 554 5.7.1 <a@b>: Relay access denied
@@ -253,6 +255,8 @@ REASONS: tuple[Reason, ...] = (
         "content presents a potential security issue",
     )),
     Reason("rejected", "the envelope sender was refused", True, False, (
+        # "Sorry, you are sending to/from an address that has been blacklisted"
+        "from an address that has been blacklisted",
         # 550-5.1.0 MXIN506 MailFrom domain is listed in Spamhaus.
         "mailfrom domain is listed", "sender domain is listed",
         # 550 5.1.8 <a@b>: Sender address rejected: Domain not found
@@ -294,6 +298,8 @@ REASONS: tuple[Reason, ...] = (
         "classified as", "detected as", "suspicious", "content rejected", "uce",
         "looks like", "phishing", ", ube", "scored as spam", "high probability of being",
         "message rejected as",
+        # amavisd-new: 554 5.7.0 Reject, id=22222-22 - SPAM. See http://example.org/block
+        "- spam.",
         # 550-REJECTED - Blacklisted URL in message. (example.com) in [black].
         "blacklisted url", "blocklisted url", "uribl",
     )),
@@ -324,10 +330,12 @@ REASONS: tuple[Reason, ...] = (
     Reason("systemerror", "the receiving system had an internal error", False, False, (
         # 451 4.3.0 Internal server error
         "system error", "internal error", "server error", "local error",
-        "configuration error", "temporary failure", "temporary error", "service unavailable",
+        "configuration error", "temporary error", "service unavailable",
         "not available", "server configuration", "system problem", "internal failure",
         "too many errors", "transaction failed", "processing error", "try again",
         "resources", "misconfigured", "unexpected", "system config",
+        # 451 4.3.0 Error: queue file write error
+        "queue file write error",
         # 554 Service currently unavailable
         "currently unavailable",
         # 451 Could not load DRD for domain (example.com)

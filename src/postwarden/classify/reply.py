@@ -181,7 +181,7 @@ def decide(
     if reason == "networkerror" and action == "failed" and status == "4.4.1":
         return "expired"  # a temporary network failure that outlived the retry period
     vague_status = not status or status[1:] == ".0.0"
-    if (reason in (None, "networkerror") and vague_status and (reply_code or "")[:1] == "4"
+    if (reason == "networkerror" and vague_status and (reply_code or "")[:1] == "4"
             and action in ("failed", "")):
         # the message came back although the server only ever answered with a
         # temporary (4xx) reply: the sender gave up retrying

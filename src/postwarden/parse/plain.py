@@ -70,6 +70,8 @@ BOILERPLATE: tuple[str, ...] = (
     "if you are still having difficulty",
     "included is a copy of",
     "the attachment contains the original",
+    "delivery to the following recipients failed permanently",
+    "delivery to the following recipient failed permanently",
 )
 
 # Where the copy of the message begins (lower-case).
