@@ -202,7 +202,11 @@ def _findings(report: str, skip: set[str], fmt: PlainFormat) -> list[Finding]:
         if not addr:
             continue
         key = addr.lower()
-        if key in skip or (key.startswith(("mailer-daemon@", "postmaster@")) and key in skip):
+        # an address in the bounce's own headers is usually the sender's, unless
+        # a sentence names it as the one the delivery failed for
+        introduced = (_INTRO.search(line) is not None and not _ALONE.match(line)
+                      and not line.lower().startswith("to"))
+        if key in skip and not introduced:
             continue
         if key in seen:
             continue
