@@ -11,6 +11,7 @@ import uvicorn
 
 from postwarden import settings as settings_mod
 from postwarden.api.app import create_app
+from postwarden.intake import spool
 from postwarden.intake.smtp import start_server
 from postwarden.intake.worker import IntakeWorker
 from postwarden.ledger.db import make_engine, require_schema
@@ -27,8 +28,9 @@ async def serve(settings: settings_mod.Settings) -> None:
     thread = threading.Thread(target=worker.run_forever, args=(stop,), name="intake-worker", daemon=True)
     thread.start()
     smtp = None
+    writer = spool.SpoolWriter(engine)
     if int(settings.smtp_port):
-        smtp = await start_server(engine, settings, on_stored=worker.wake.set)
+        smtp = await start_server(writer, settings, on_stored=worker.wake.set)
         log.info("SMTP feedback intake on %s:%s for @%s", settings.smtp_host, settings.smtp_port,
                  settings.intake_domain)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host=str(settings.http_host),
@@ -41,6 +43,7 @@ async def serve(settings: settings_mod.Settings) -> None:
         if smtp is not None:
             smtp.close()
             await smtp.wait_closed()
+        writer.close()
         thread.join(timeout=5)
 
 

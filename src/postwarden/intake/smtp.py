@@ -9,7 +9,6 @@ import logging
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import Engine
 
 from postwarden import settings as settings_mod
 from postwarden.intake import spool
@@ -32,9 +31,9 @@ class Reply:
 
 
 class FeedbackHandler:
-    def __init__(self, engine: Engine, settings: settings_mod.Settings,
+    def __init__(self, writer: spool.SpoolWriter, settings: settings_mod.Settings,
                  on_stored: Any = None) -> None:
-        self.engine = engine
+        self.writer = writer
         self.domain = str(settings.intake_domain)
         self.on_stored = on_stored
 
@@ -55,8 +54,7 @@ class FeedbackHandler:
                 "peer": str(session.peer[0]) if session.peer else None,
                 "helo": session.host_name}
         try:
-            entry_id = await asyncio.get_running_loop().run_in_executor(
-                None, spool.enqueue, self.engine, "smtp", meta, raw)
+            entry_id = await asyncio.wrap_future(self.writer.submit("smtp", meta, raw))
         except Exception:
             log.exception("intake: could not store a message from %s", meta["peer"])
             return Reply.TRY_AGAIN_451_4_3_0
@@ -71,7 +69,12 @@ class FeedbackHandler:
 
 
 class IntakeSMTP(SMTP):
-    """aiosmtpd's own over-size reply carries no enhanced status code; ours does."""
+    """Bounce generators do not all keep to RFC 5321's 1,000-octet lines (long base64
+    and header lines are common), and refusing feedback for its line length would lose
+    it: take long lines, bounded by the message size limit. aiosmtpd's own over-size
+    reply carries no enhanced status code; ours does."""
+
+    line_length_limit = 1 << 20
 
     async def push(self, status: AnyStr) -> None:
         text = status.decode() if isinstance(status, bytes) else status
@@ -80,9 +83,9 @@ class IntakeSMTP(SMTP):
         await super().push(text)
 
 
-async def start_server(engine: Engine, settings: settings_mod.Settings,
+async def start_server(writer: spool.SpoolWriter, settings: settings_mod.Settings,
                        on_stored: Any = None) -> asyncio.AbstractServer:
-    handler = FeedbackHandler(engine, settings, on_stored)
+    handler = FeedbackHandler(writer, settings, on_stored)
     loop = asyncio.get_running_loop()
     size = int(settings.smtp_max_message_size)
     return await loop.create_server(

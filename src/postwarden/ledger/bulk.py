@@ -61,7 +61,8 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """Insert many rows of the same shape."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or len(rows) < 200:
+        # COPY's set-up costs more than it saves on a few rows.
         conn.execute(table.insert(), rows)
         return
     columns = list(rows[0])

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from postwarden import settings as settings_mod
@@ -219,104 +219,27 @@ class Ledger:
                      .values(audit_seq=chain.seq, audit_head=chain.head))
         chain.pending.clear()
 
-    def _insert_ignore(self, conn: Connection, table: Any, values: dict[str, Any],
-                       keys: list[str]) -> int | None:
-        """Insert unless the unique ``keys`` already exist; the new id, or None."""
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-        new_id = conn.execute(stmt.returning(table.c.id)).scalar()
-        return None if new_id is None else int(new_id)
-
     # ---- feedback -------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self, conn: Connection, actor: str = "system") -> Iterator[FeedbackBatch]:
+        """Apply feedback inside the caller's transaction: what the caller records about
+        its input commits together with the ledger change. The audit entries are
+        written when the block ends."""
+        batch = FeedbackBatch(self, conn, actor)
+        yield batch
+        batch.flush()
 
     def apply(self, feedback: Feedback, actor: str = "system") -> Outcome:
         """Record one piece of feedback and apply the policy to it. Applying the same
         feedback again changes nothing and reports ``duplicate``."""
-        with self._begin() as conn:
-            return self.apply_in(conn, feedback, actor)
+        with self._begin() as conn, self.batch(conn, actor) as batch:
+            return batch.apply(feedback)
 
     def apply_many(self, feedbacks: Iterable[Feedback], actor: str = "system") -> list[Outcome]:
         """Apply a batch in one transaction: all of it, or (on an error) none of it."""
-        with self._begin() as conn:
-            return [self.apply_in(conn, feedback, actor) for feedback in feedbacks]
-
-    def apply_in(self, conn: Connection, feedback: Feedback, actor: str = "system") -> Outcome:
-        """:meth:`apply` inside the caller's transaction, so that what the caller
-        records about its input commits together with the ledger change."""
-        if feedback.kind not in KINDS:
-            raise InvalidInput(f"unknown feedback kind {feedback.kind!r}: one of {', '.join(KINDS)}")
-        address = normalize(feedback.address)
-        scope = self.valid_scope(feedback.scope)
-        feedback = replace(feedback, scope=scope)
-        now = self.clock()
-        occurred = feedback.occurred_at or now
-        cls = policy.reason_class_of(feedback)
-        chain = self._lock(conn) if cls in policy.REASON_CLASSES else None
-        evidence_id = self._store_evidence(conn, feedback, now)
-        event_id = self._insert_ignore(conn, EVENTS, {
-            "tenant_id": self.tenant_id, "fingerprint": feedback.fingerprint(address),
-            "kind": feedback.kind, "address": address, "scope": scope,
-            "reason": feedback.reason, "reason_class": cls, "hard_bounce": feedback.hard_bounce,
-            "status": feedback.status, "reply_code": feedback.reply_code,
-            "diagnostic": feedback.diagnostic, "remote_mta": feedback.remote_mta,
-            "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
-            "source": feedback.source[:200], "disposition": "pending",
-            "details": json.dumps(feedback.details, default=str) if feedback.details else None,
-            "evidence_id": evidence_id, "occurred_at": occurred, "received_at": now,
-        }, ["tenant_id", "fingerprint"])
-        if event_id is None:
-            return Outcome(address, "duplicate", why="this feedback was applied before")
-        recent = self._recent_soft_bounces(conn, address, now, event_id) if cls == "soft_bounce" else 0
-        decision = policy.decide(feedback, self.policy, now, recent)
-        conn.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(disposition=decision.effect))
-        action = None
-        if decision.effect == "suppress" and chain is not None:
-            assert decision.reason_class is not None
-            action = self._suppress_row(
-                conn, chain, now, address, decision.scope, decision.reason_class,
-                reason=feedback.reason, status=feedback.status, reply_code=feedback.reply_code,
-                diagnostic=feedback.diagnostic, source=feedback.source, event_id=event_id,
-                expires_at=decision.expires_at, actor=actor, note=decision.why,
-                evidence={"event_id": event_id, "source": feedback.source,
-                          "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
-                          "status": feedback.status, "reply_code": feedback.reply_code,
-                          "reason": feedback.reason,
-                          "diagnostic": (feedback.diagnostic or "")[:DIAGNOSTIC_IN_AUDIT] or None},
-            )
-            self._flush_chain(conn, chain)
-        return Outcome(address, decision.effect, decision.reason_class, decision.scope, action,
-                       event_id, decision.why)
-
-    def _store_evidence(self, conn: Connection, feedback: Feedback, now: datetime) -> int | None:
-        if feedback.raw is None:
-            return None
-        digest = hashlib.sha256(feedback.raw).hexdigest()
-        new_id = self._insert_ignore(conn, EVIDENCE, {
-            "tenant_id": self.tenant_id, "sha256": digest, "content_type": feedback.raw_content_type,
-            "body": feedback.raw, "created_at": now,
-        }, ["tenant_id", "sha256"])
-        if new_id is not None:
-            return new_id
-        return int(conn.execute(select(EVIDENCE.c.id).where(
-            EVIDENCE.c.tenant_id == self.tenant_id, EVIDENCE.c.sha256 == digest)).scalar_one())
-
-    def _recent_soft_bounces(self, conn: Connection, address: str, now: datetime,
-                             this_event: int) -> int:
-        since = policy.soft_window_start(self.policy, now)
-        last_delivery = conn.execute(
-            select(func.max(EVENTS.c.occurred_at)).where(
-                EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.address == address,
-                EVENTS.c.kind == "delivered")
-        ).scalar()
-        if last_delivery is not None and last_delivery > since:
-            since = last_delivery
-        count = conn.execute(
-            select(func.count()).select_from(EVENTS).where(
-                EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.address == address,
-                EVENTS.c.reason_class == "soft_bounce", EVENTS.c.occurred_at >= since,
-                EVENTS.c.id != this_event)
-        ).scalar_one()
-        return int(count)
+        with self._begin() as conn, self.batch(conn, actor) as batch:
+            return [batch.apply(feedback) for feedback in feedbacks]
 
     def _suppress_row(
         self, conn: Connection, chain: _Chain, now: datetime, address: str, scope: str,
@@ -715,6 +638,121 @@ class Ledger:
         rows = bulk.lookup(conn, self.tenant_id, sorted(addresses), None, active_only=False)
         return {(r[0], r[1], r[2]): r[6] for r in rows}
 
+
+
+class FeedbackBatch:
+    """Feedback applied to one tenant's ledger inside one transaction. The tenant lock
+    is taken at most once, statements are shaped to be compiled once, and the audit
+    entries are written together at the end."""
+
+    def __init__(self, ledger: Ledger, conn: Connection, actor: str) -> None:
+        self.ledger = ledger
+        self.conn = conn
+        self.actor = actor
+        self.chain: _Chain | None = None
+        self.evidence_ids: dict[str, int] = {}
+
+    def apply(self, feedback: Feedback) -> Outcome:
+        ledger, conn = self.ledger, self.conn
+        if feedback.kind not in KINDS:
+            raise InvalidInput(f"unknown feedback kind {feedback.kind!r}: one of {', '.join(KINDS)}")
+        address = normalize(feedback.address)
+        scope = ledger.valid_scope(feedback.scope)
+        if scope != feedback.scope:
+            feedback = replace(feedback, scope=scope)
+        now = ledger.clock()
+        cls = policy.reason_class_of(feedback)
+        if cls in policy.REASON_CLASSES and self.chain is None:
+            self.chain = ledger._lock(conn)
+        recent = self._recent_soft_bounces(address, now) if cls == "soft_bounce" else 0
+        decision = policy.decide(feedback, ledger.policy, now, recent)
+        event_id = self._insert_event(feedback, address, scope, cls, decision.effect, now)
+        if event_id is None:
+            return Outcome(address, "duplicate", why="this feedback was applied before")
+        action = None
+        if decision.effect == "suppress":
+            assert decision.reason_class is not None and self.chain is not None
+            action = ledger._suppress_row(
+                conn, self.chain, now, address, decision.scope, decision.reason_class,
+                reason=feedback.reason, status=feedback.status, reply_code=feedback.reply_code,
+                diagnostic=feedback.diagnostic, source=feedback.source, event_id=event_id,
+                expires_at=decision.expires_at, actor=self.actor, note=decision.why,
+                evidence={"event_id": event_id, "source": feedback.source,
+                          "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
+                          "status": feedback.status, "reply_code": feedback.reply_code,
+                          "reason": feedback.reason,
+                          "diagnostic": (feedback.diagnostic or "")[:DIAGNOSTIC_IN_AUDIT] or None},
+            )
+        return Outcome(address, decision.effect, decision.reason_class, decision.scope, action,
+                       event_id, decision.why)
+
+    def flush(self) -> None:
+        if self.chain is not None:
+            self.ledger._flush_chain(self.conn, self.chain)
+
+    def _insert_event(self, feedback: Feedback, address: str, scope: str, cls: str | None,
+                      disposition: str, now: datetime) -> int | None:
+        new_id = self.conn.execute(self._statement("event"), {
+            "tenant_id": self.ledger.tenant_id, "fingerprint": feedback.fingerprint(address),
+            "kind": feedback.kind, "address": address, "scope": scope, "reason": feedback.reason,
+            "reason_class": cls, "hard_bounce": feedback.hard_bounce, "status": feedback.status,
+            "reply_code": feedback.reply_code, "diagnostic": feedback.diagnostic,
+            "remote_mta": feedback.remote_mta, "message_id": feedback.message_id,
+            "feedback_type": feedback.feedback_type, "source": feedback.source[:200],
+            "disposition": disposition,
+            "details": json.dumps(feedback.details, default=str) if feedback.details else None,
+            "evidence_id": self._evidence_id(feedback, now),
+            "occurred_at": feedback.occurred_at or now, "received_at": now,
+        }).scalar()
+        return None if new_id is None else int(new_id)
+
+    def _evidence_id(self, feedback: Feedback, now: datetime) -> int | None:
+        if feedback.raw is None:
+            return None
+        digest = hashlib.sha256(feedback.raw).hexdigest()
+        if digest in self.evidence_ids:
+            return self.evidence_ids[digest]
+        tenant_id = self.ledger.tenant_id
+        new_id = self.conn.execute(self._statement("evidence"), {
+            "tenant_id": tenant_id, "sha256": digest, "content_type": feedback.raw_content_type,
+            "body": feedback.raw, "created_at": now}).scalar()
+        if new_id is None:
+            new_id = self.conn.execute(select(EVIDENCE.c.id).where(
+                EVIDENCE.c.tenant_id == tenant_id, EVIDENCE.c.sha256 == digest)).scalar_one()
+        self.evidence_ids[digest] = int(new_id)
+        return int(new_id)
+
+    def _recent_soft_bounces(self, address: str, now: datetime) -> int:
+        """Soft bounces inside the window and since the last delivery."""
+        tenant_id = self.ledger.tenant_id
+        last_delivery = (select(func.max(EVENTS.c.occurred_at))
+                         .where(EVENTS.c.tenant_id == tenant_id, EVENTS.c.address == address,
+                                EVENTS.c.kind == "delivered").scalar_subquery())
+        since = policy.soft_window_start(self.ledger.policy, now)
+        count = self.conn.execute(select(func.count()).select_from(EVENTS).where(
+            EVENTS.c.tenant_id == tenant_id, EVENTS.c.address == address,
+            EVENTS.c.reason_class == "soft_bounce", EVENTS.c.occurred_at >= since,
+            EVENTS.c.occurred_at >= func.coalesce(last_delivery, since))).scalar_one()
+        return int(count)
+
+    def _statement(self, name: str) -> Any:
+        return _INSERT_EVENT if name == "event" else _INSERT_EVIDENCE
+
+
+def _insert_ignoring(table: Table, keys: tuple[str, ...]) -> TextClause:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, as text: SQLAlchemy cannot cache
+    its own ON CONFLICT constructs, and recompiling them per row costs more than the
+    row. The syntax is the same on PostgreSQL and SQLite (3.35+); the bind parameters
+    keep their column types."""
+    columns = [c for c in table.columns if c.name != "id"]
+    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+           f"VALUES ({', '.join(':' + c.name for c in columns)}) "
+           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id")
+    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in columns))
+
+
+_INSERT_EVENT = _insert_ignoring(EVENTS, ("tenant_id", "fingerprint"))
+_INSERT_EVIDENCE = _insert_ignoring(EVIDENCE, ("tenant_id", "sha256"))
 
 
 def filter_from(reason: Sequence[str] | None = None, **kwargs: Any) -> SuppressionFilter:
