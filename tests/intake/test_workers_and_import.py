@@ -1,0 +1,66 @@
+"""Workers in several processes share one spool; an old bounce mailbox imports."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from postwarden import settings as settings_mod
+from postwarden.intake import spool
+from postwarden.ledger import Ledger
+from postwarden.ledger.models import EVENTS, SPOOL
+from tests.intake import mail
+
+POSTWARDEN = str(Path(sys.executable).with_name("postwarden"))
+
+
+def test_concurrent_worker_processes_take_each_entry_once(db_url: str, engine: Engine, tenant: str) -> None:
+    recipients = [f"w{n}-{tenant}@example.org" for n in range(120)]
+    ids = [spool.enqueue(engine, "smtp", {"mail_from": "", "rcpt_tos": ["bounces@bounce.localhost"]},
+                         mail.dsn(r)) for r in recipients]
+    env = {"POSTWARDEN_INTAKE_TENANT": tenant}
+    workers = [subprocess.Popen([POSTWARDEN, "--database", db_url, "worker", "--once"],
+                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE) for _ in range(3)]
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0, worker.stderr.read() if worker.stderr else ""
+    with engine.connect() as conn:
+        rows = conn.execute(select(SPOOL.c.state, SPOOL.c.attempts).where(SPOOL.c.id.in_(ids))).all()
+        events = conn.execute(select(EVENTS.c.address, func.count()).where(EVENTS.c.address.in_(recipients))
+                              .group_by(EVENTS.c.address)).all()
+    assert {state for state, _ in rows} == {"done"}
+    assert {attempts for _, attempts in rows} == {1}, "an entry was claimed by two workers"
+    assert sorted(events) == sorted((r, 1) for r in recipients)
+
+
+def test_import_mail_from_a_maildir_folder_and_an_mbox(db_url: str, engine: Engine, tenant: str,
+                                                       tmp_path: Path) -> None:
+    folder = tmp_path / "bounces"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(mail.dsn(f"hard-{tenant}@example.org"))
+    (folder / "2.eml").write_bytes(mail.arf(f"spam-{tenant}@example.org"))
+    (folder / "3.eml").write_bytes(mail.plain("bounces@bounce.localhost", "just a note"))
+    box = mailbox.mbox(str(tmp_path / "old.mbox"))
+    box.add(mailbox.mboxMessage(mail.dsn(f"full-{tenant}@example.org", status="4.2.2", code="452",
+                                         text="Mailbox full", action="failed")))
+    box.flush()
+    result = subprocess.run([POSTWARDEN, "--database", db_url, "--tenant", tenant, "import", "mail",
+                             str(folder), str(tmp_path / "old.mbox")], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "userunknown" in result.stdout and "unrecognised" in result.stdout
+    ledger = Ledger(engine, tenant, settings_mod.load(env={}))
+    verdicts = {r.address: r.reason_class for r in ledger.check(
+        [f"hard-{tenant}@example.org", f"spam-{tenant}@example.org", f"full-{tenant}@example.org"])}
+    assert verdicts == {f"hard-{tenant}@example.org": "hard_bounce",
+                        f"spam-{tenant}@example.org": "complaint", f"full-{tenant}@example.org": None}
+    assert len(spool.entries(engine, "unrecognised", ledger.tenant_id)) >= 1
+    again = subprocess.run([POSTWARDEN, "--database", db_url, "--tenant", tenant, "import", "mail",
+                            str(folder)], capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0 and "duplicate" in again.stdout
+    assert [e.action for e in ledger.audit_for(f"hard-{tenant}@example.org")] == ["created"]
