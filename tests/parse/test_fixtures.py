@@ -57,6 +57,14 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     "ezweb-filter.eml": ("bounce", [("dora@ezweb.ne.jp", "5.0.0", None, "filtered", False)]),
     # a bounce forwarded inline, quoted with "> ", is read from the quote
     "forwarded-inline.eml": ("bounce", [("eve@far.example", "5.1.1", "550", "userunknown", True)]),
+    # PowerMTA: the status comment and the bounce category are its own words;
+    # "mailbox disabled" beats a bare "User Unknown", "bad-mailbox" keeps an
+    # unnamed refusal a missing mailbox, "quota-issues" names the reason outright
+    "powermta-categories.eml": ("bounce", [
+        ("frida@disabled.example", "5.2.1", "550", "suspend", False),
+        ("gus@portal.example", "5.0.0", "554", "userunknown", True),
+        ("hana@crowded.example", "5.0.0", "552", "mailboxfull", False),
+    ]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

@@ -90,6 +90,15 @@ _SAID_AT_CONNECT: frozenset[str] = frozenset({
 
 WEAK: frozenset[str] = frozenset({"expired", "networkerror", "systemerror"})
 
+# Reasons a reporting MTA's own classification (a decoder's ``hint``) may give
+# only as a default: the remote server's words, when they name a reason, are
+# more precise (PowerMTA files "550 5.2.1 ... (mailbox disabled)" under
+# bad-mailbox too). Any other hint is the format's final word.
+HINT_DEFAULT_ONLY: frozenset[str] = frozenset({
+    "userunknown", "hostunknown", "expired", "networkerror", "systemerror", "securityerror",
+    "onhold", "undefined",
+})
+
 
 @dataclass(frozen=True)
 class ReplyVerdict:
@@ -139,11 +148,21 @@ def decide(
     remote_mta: str | None = None,
     domain: str | None = None,
     reporting_mta: str | None = None,
+    note: str | None = None,
+    hint: str | None = None,
 ) -> str:
-    """The reason for one failed (or delayed, or delivered) recipient."""
+    """The reason for one failed (or delayed, or delivered) recipient.
+
+    ``note`` is more of the reporting MTA's words (a DSN status comment), read
+    with the diagnostic; ``hint`` is the reporting MTA's own classification
+    (see :data:`HINT_DEFAULT_ONLY`)."""
     action = (action or "").lower()
     if action in ("delivered", "relayed", "expanded") or (status or "").startswith("2"):
         return "delivered"
+    if hint and hint not in HINT_DEFAULT_ONLY:
+        return hint
+    if note:
+        diagnostic = f"{diagnostic or ''} ({note})"
     text = _CONTINUATION.sub(" ", " ".join((diagnostic or "")[:MAX_TEXT].lower().split()))
     for noise in NOISE:
         if noise in text:
@@ -170,11 +189,13 @@ def decide(
         and by_status not in ("syntaxerror", "systemerror", "networkerror")
     ):
         by_phrase = by_status  # a short, vague phrase yields to the code
-    reason = by_phrase or by_status
+    reason = by_phrase or by_status or hint
     if reason in ("userunknown", "hostunknown") and (command or "").upper() == "MAIL":
         return "rejected"  # the address that does not exist is the sender's
-    if (reason == "userunknown" and _filtered_context(status, command)
+    if (reason == "userunknown" and hint != "userunknown" and _filtered_context(status, command)
             and not any(p in text for p in DIRECTORY_MISSES)):
+        # (the reporting MTA's own "bad mailbox" classification says where the
+        # receiver refused: a missing mailbox, not a filter)
         return "filtered"
     if (command or "").upper() in ("CONN", "HELO") and reason not in _SAID_AT_CONNECT:
         return "blocked"  # refused before any address was given: the client is refused

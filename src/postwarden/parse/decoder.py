@@ -45,6 +45,15 @@ class Finding:
     feedback_type: str | None = None
     reason: str | None = None  # set only when the format itself says
     command: str | None = None  # the SMTP command that failed (MAIL, RCPT, DATA, ...)
+    # What the reporting MTA wrote about the failure beside the reply, used to
+    # classify but not shown as the diagnostic: the comment after a DSN status
+    # ("5.2.1 (mailbox disabled, not accepting messages)").
+    note: str | None = None
+    # The reporting MTA's own classification of the failure, as a reason name
+    # (PowerMTA's "X-PowerMTA-BounceCategory: bad-mailbox" is userunknown). The
+    # remote server's words still decide where they name a reason; see
+    # :func:`postwarden.classify.reply.decide`.
+    hint: str | None = None
 
 
 @dataclass

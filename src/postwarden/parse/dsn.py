@@ -20,6 +20,23 @@ _RECIPIENT_FIELDS = {
     "will-retry-until",
     "x-supplementary-info",
     "x-display-name",
+    "x-powermta-bouncecategory",
+}
+_STATUS_COMMENT = re.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3}\s*\((?P<c>[^()]{3,200})\)")
+
+# PowerMTA's bounce categories (X-PowerMTA-BounceCategory) and the reasons they
+# name. PowerMTA sorts every failure into one of these before writing the DSN:
+#   X-PowerMTA-BounceCategory: bad-mailbox
+BOUNCE_CATEGORIES: dict[str, str] = {
+    "bad-domain": "hostunknown",
+    "bad-mailbox": "userunknown",
+    "inactive-mailbox": "suspend",
+    "message-expired": "expired",
+    "no-answer-from-host": "networkerror",
+    "policy-related": "policyviolation",
+    "quota-issues": "mailboxfull",
+    "routing-errors": "systemerror",
+    "spam-related": "spamdetected",
 }
 _DSN_MARK = re.compile(r"(?im)^(?:final-recipient|original-recipient)\s*:")
 # "<@relay.example:a@b.example>": an RFC 821 source route before the address.
@@ -115,6 +132,10 @@ def findings_from_dsn(text: str) -> list[Finding]:
             actual = strip_type(fields.get("x-actual-recipient", ""))
             recipient = first_address(actual)
         status = normalise_status(fields.get("status", ""))
+        # "Status: 5.2.1 (mailbox disabled, not accepting messages)": the
+        # reporting MTA's own words about the failure
+        comment = _STATUS_COMMENT.match(fields.get("status", ""))
+        category = fields.get("x-powermta-bouncecategory", "").strip().lower()
         raw_diagnostic = fields.get("diagnostic-code", "")
         diagnostic = strip_type(raw_diagnostic) or None
         if diagnostic and raw_diagnostic.lower().lstrip().startswith("x-unix"):
@@ -134,6 +155,8 @@ def findings_from_dsn(text: str) -> list[Finding]:
             reporting_mta=reporting,
             arrival_date=arrival,
             last_attempt_date=fields.get("last-attempt-date") or None,
+            note=comment.group("c").strip() if comment else None,
+            hint=BOUNCE_CATEGORIES.get(category),
         ))
     return out
 

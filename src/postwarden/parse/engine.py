@@ -127,6 +127,8 @@ def _finish(f: Finding) -> DeliveryStatus:
             remote_mta=f.remote_mta,
             domain=_domain(f.recipient),
             reporting_mta=f.reporting_mta,
+            note=f.note,
+            hint=f.hint,
         )
     if not status and reason not in ("feedback", "vacation"):
         status = _default_status(reason, reply_code, diagnostic, f.action)
