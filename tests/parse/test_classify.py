@@ -126,3 +126,45 @@ def test_a_failure_after_only_temporary_replies_is_expired() -> None:
     # a specific enhanced code keeps its own meaning
     assert decide("lost connection while performing the HELO handshake", "4.4.2", None,
                   action="failed") == "networkerror"
+
+
+STAGED_ROWS = [
+    (p.name, p.hosts[0], phrase, status, command, reason)
+    for p in PROVIDERS for phrase, rows in p.staged.items() for status, command, reason in rows
+]
+
+
+@pytest.mark.parametrize(("provider", "host", "phrase", "status", "command", "reason"), STAGED_ROWS)
+def test_each_staged_provider_row(
+    provider: str, host: str, phrase: str, status: str | None, command: str | None, reason: str
+) -> None:
+    assert decide(f"550 {phrase}", status or "5.0.0", "550", remote_mta=f"mx.{host}",
+                  command=command) == reason
+
+
+@pytest.mark.parametrize(("text", "status", "command", "reason"), [
+    # NTT docomo: the same "550 Unknown user" at RCPT TO and after DATA
+    ("550 Unknown user sora@docomo.ne.jp", "5.0.0", "RCPT", "userunknown"),
+    ("550 Unknown user sora@docomo.ne.jp", "5.0.0", "DATA", "rejected"),
+    ("550 Unknown user sora@docomo.ne.jp", "5.2.0", None, "filtered"),
+    # its per-session recipient cap
+    ("552 Too many recipients", "5.0.0", None, "toomanyconn"),
+])
+def test_docomo_stages(text: str, status: str, command: str | None, reason: str) -> None:
+    assert decide(text, status, text[:3], command=command, remote_mta="mfsmax.docomo.ne.jp") == reason
+
+
+def test_a_quoted_reply_after_an_arrow_keeps_its_code() -> None:
+    # Exchange Online relaying au's refusal: "550 : User unknown" is au's domain filter
+    text = ("550 5.1.351 Remote server returned unknown recipient or mailbox unavailable"
+            " -> 550 : User unknown")
+    assert decide(text, "5.1.351", "550", remote_mta="mx.au.com") == "filtered"
+
+
+def test_status_comment_and_category() -> None:
+    # "Status: 5.2.1 (mailbox disabled, not accepting messages)" under bad-mailbox
+    assert decide("550 5.2.1 <a@b.example>... User Unknown", "5.2.1", "550",
+                  note="mailbox disabled, not accepting messages", hint="userunknown") == "suspend"
+    assert decide("554 delivery error: no account here", "5.0.0", "554",
+                  hint="userunknown") == "userunknown"
+    assert decide("550 refused", "5.0.0", "550", hint="spamdetected") == "spamdetected"

@@ -8,7 +8,7 @@ Each phrase sits under a comment quoting the real response it came from.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,13 @@ class Provider:
     # Recipient domains whose mail only this provider receives: its table then
     # applies even when the report names no remote host.
     domains: tuple[str, ...] = ()
+    # Phrases whose meaning depends on where the provider said them: phrase ->
+    # rows of (status, SMTP command, reason); None in a row matches anything,
+    # the first matching row wins, and a phrase with no matching row falls
+    # through to the general rules.
+    staged: dict[str, tuple[tuple[str | None, str | None, str], ...]] = field(
+        default_factory=dict
+    )
 
 
 PROVIDERS: tuple[Provider, ...] = (
@@ -157,6 +164,26 @@ PROVIDERS: tuple[Provider, ...] = (
         # 550 <a@ezweb.ne.jp>: User unknown
         "userunknown": (">: user unknown",),
     }),
+    Provider("nttdocomo", ("docomo.ne.jp",), (), {
+        # 552 Too many recipients   (docomo caps the recipients of one session)
+        "toomanyconn": ("too many recipients",),
+        # 552 Too much mail data
+        "mailboxfull": ("too much mail data",),
+        # 503 Bad sequence of commands / 504 Command parameter not implemented
+        "syntaxerror": ("bad sequence of commands", "command parameter not implemented"),
+    }, staged={
+        # docomo answers "550 Unknown user" both for a missing mailbox (at RCPT
+        # TO) and for its subscribers' reception settings that refuse the
+        # sender (after DATA, or summarised by the sending MTA as X.2.0):
+        #   >>> RCPT To:<a@docomo.ne.jp>  <<< 550 Unknown user a@docomo.ne.jp
+        #   550 Unknown user a@docomo.ne.jp (in reply to end of DATA command)
+        "unknown user": (
+            ("5.1.1", None, "userunknown"),
+            ("5.2.0", None, "filtered"),
+            (None, "RCPT", "userunknown"),
+            ("5.0.0", "DATA", "rejected"),
+        ),
+    }),
     Provider("iua", ("email.ua", "i.ua"), ("mail.i.ua",), {
         # 550 Mailbox is frozen. See http://mail.i.ua/err/3/
         "suspend": ("mailbox is frozen",),
@@ -188,10 +215,14 @@ def _known_by(host: str, domain: str) -> frozenset[str]:
     )
 
 
-def match(text: str, remote_mta: str | None, domain: str | None = None) -> str | None:
+def match(
+    text: str, remote_mta: str | None, domain: str | None = None,
+    status: str | None = None, command: str | None = None,
+) -> str | None:
     """The reason a provider's own table gives for ``text`` (lower-case), or
     None. The provider is known by the remote MTA's name, by the recipient's
-    domain (its mail goes to that provider), or by a mark in its reply."""
+    domain (its mail goes to that provider), or by a mark in its reply;
+    ``status`` and ``command`` select among its staged rows."""
     host = (remote_mta or "").lower().strip().rstrip(".")
     domain = (domain or "").lower().strip().rstrip(".")
     known = _known_by(host, domain)
@@ -202,4 +233,11 @@ def match(text: str, remote_mta: str | None, domain: str | None = None) -> str |
             for phrase in phrases:
                 if phrase in text:
                     return reason
+        for phrase, rows in provider.staged.items():
+            if phrase not in text:
+                continue
+            for want_status, want_command, reason in rows:
+                if want_status not in (None, status) or want_command not in (None, command):
+                    continue
+                return reason
     return None

@@ -53,7 +53,8 @@ _TABLE: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
 
 
 # "550-5.7.1 ... 550-5.7.1 ..." continuation prefixes inside a multi-line reply.
-_CONTINUATION = re.compile(r"(?<=\S)\s[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
+# "... -> 550 : User unknown" (a relay quoting the reply it met) is not one.
+_CONTINUATION = re.compile(r"(?<=\S)\s[245]\d\d[ -](?!:)(?:[245]\.\d{1,3}\.\d{1,3}\s)?")
 
 # "553 neko.example.com does not exist": a domain, not a mailbox, is missing.
 _DOMAIN_MISSING = re.compile(
@@ -168,10 +169,11 @@ def decide(
         if noise in text:
             text = text.replace(noise, " ")
     if text:
-        found = providers.match(text, remote_mta, domain)
+        upper = (command or "").upper() or None
+        found = providers.match(text, remote_mta, domain, status, upper)
         if not found and reporting_mta and reporting_mta != remote_mta:
             # the provider's own MTA wrote the report: the words are its own
-            found = providers.match(text, reporting_mta)
+            found = providers.match(text, reporting_mta, None, status, upper)
         if found:
             return found
     for phrase, forced in OVERRIDES:
