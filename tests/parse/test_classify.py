@@ -111,6 +111,9 @@ def test_each_provider_phrase(provider: str, host: str, reason: str, phrase: str
      "remote host 192.0.2.3 said: 550 Unknown user a@b.example", None, None, "userunknown"),
     # a directory lookup that failed is a missing mailbox wherever it is said
     ("User a (a@b.example) not listed in Domino Directory", None, None, "userunknown"),
+    # the local delivery agent found no such mailbox: no filter involved
+    ("554 <a@b.example>... Service unavailable mail.local: unknown user: a", None, None,
+     "userunknown"),
     # the same words after DATA, with no command, or under X.7.x: a filter refused it
     ("550 User unknown", None, "DATA", "filtered"),
     ("550 Unknown user a@b.example", None, None, "filtered"),
@@ -168,3 +171,10 @@ def test_status_comment_and_category() -> None:
     assert decide("554 delivery error: no account here", "5.0.0", "554",
                   hint="userunknown") == "userunknown"
     assert decide("550 refused", "5.0.0", "550", hint="spamdetected") == "spamdetected"
+
+
+def test_access_denied_at_mail_from_refuses_the_sender() -> None:
+    assert decide("550 5.7.1 Access denied", "5.7.1", "550", command="MAIL") == "rejected"
+    assert decide("550 5.7.1 Access denied", "5.7.1", "550", command="DATA") == "securityerror"
+    assert decide("530 5.7.0 Authentication required", "5.7.0", "530",
+                  command="MAIL") == "securityerror"

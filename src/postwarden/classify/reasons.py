@@ -206,6 +206,8 @@ REASONS: tuple[Reason, ...] = (
         "establish an smtp connection",
         # [Status: Error, Address: <a@b>, ResponseCode 421, , Host not reachable.]
         "host not reachable",
+        # Status: 4.0.0 (cat.example.net: host name lookup failure)
+        "host name lookup failure",
     )),
     Reason("norelaying", "relaying through the receiver is not allowed", True, False, (
         # 554 5.7.1 <a@b>: Relay access denied
@@ -269,6 +271,12 @@ REASONS: tuple[Reason, ...] = (
         # Connected to 192.0.2.225 but sender was rejected.
         "sender was rejected", "sender refused", "your address",
         "the sender", "not allowed to send", "sender mismatch", "from: domain is invalid",
+        # Exchange Online refusing the sending organisation as a whole:
+        # 550 5.4.1 All recipient addresses rejected : Access denied [HOST.protection.outlook.com]
+        "recipient addresses rejected : access denied",
+        # a gateway that accepts mail only from its registered senders:
+        # 550 'a@b.example' is not a registered gateway user
+        "is not a registered gateway user",
     )),
     Reason("requireptr", "the sending IP has no PTR (reverse DNS) record", True, False, (
         # 550 5.7.25 The IP address sending this message does not have a PTR record setup
@@ -421,7 +429,15 @@ DIRECTORY_MISSES: tuple[str, ...] = (
     "recipient name is not recognized",
     # Your message wasn't delivered to a@b because the address couldn't be found.
     "address couldn't be found", "address could not be found",
+    # the local delivery agent found no such mailbox on the host itself:
+    # 554 <a@b>... Service unavailable  mail.local: unknown user: a
+    "mail.local: unknown user",
 )
+
+# Words that, said in reply to MAIL FROM, refuse the sender rather than name a
+# security problem of the session:
+# 550 5.7.1 Access denied (in reply to MAIL FROM command)
+REFUSED_AT_MAIL: tuple[str, ...] = ("access denied",)
 
 BY_NAME: dict[str, Reason] = {r.name: r for r in REASONS}
 

@@ -24,6 +24,7 @@ from postwarden.classify.reasons import (
     DIRECTORY_MISSES,
     OVERRIDES,
     REASONS,
+    REFUSED_AT_MAIL,
     SENDER_SIDE,
 )
 from postwarden.classify.status import (
@@ -192,8 +193,11 @@ def decide(
     ):
         by_phrase = by_status  # a short, vague phrase yields to the code
     reason = by_phrase or by_status or hint
-    if reason in ("userunknown", "hostunknown") and (command or "").upper() == "MAIL":
+    at_mail = (command or "").upper() == "MAIL"
+    if reason in ("userunknown", "hostunknown") and at_mail:
         return "rejected"  # the address that does not exist is the sender's
+    if reason == "securityerror" and at_mail and any(p in text for p in REFUSED_AT_MAIL):
+        return "rejected"  # the sender was refused
     if (reason == "userunknown" and hint != "userunknown" and _filtered_context(status, command)
             and not any(p in text for p in DIRECTORY_MISSES)):
         # (the reporting MTA's own "bad mailbox" classification says where the
