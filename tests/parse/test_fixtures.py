@@ -65,6 +65,16 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
         ("gus@portal.example", "5.0.0", "554", "userunknown", True),
         ("hana@crowded.example", "5.0.0", "552", "mailboxfull", False),
     ]),
+    # qmail gave up after the queue lifetime: its own sentences (qmail-ldap,
+    # qmail-remote) still name the reason, and so does a remote reply it quotes;
+    # "but sender was rejected" only names the stage
+    "qmail-gave-up.eml": ("delay", [
+        ("kim@directory.example", "4.4.3", None, "systemerror", False),
+        ("lou@silent.example", "4.4.1", None, "networkerror", False),
+        ("max@busy.example", "4.7.0", "421", "badreputation", False),
+    ]),
+    # a qmail clone that gave up: the temporary trouble is not the reason
+    "qmail-clone-expired.eml": ("delay", [("otto@far.example", "4.1.9", None, "expired", False)]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

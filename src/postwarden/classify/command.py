@@ -21,6 +21,15 @@ _PAREN = re.compile(r"\((data|rcpt to|mail from)\b")
 _DATA_LINE = re.compile(r"(?m)^\s*data\s*$")
 _RCPT_TAG = re.compile(r"\[rcpt_to\]|\brcpt to\s*:?\s*<")
 
+# qmail-remote's own sentences, each naming the stage it gave up at:
+# Connected to 192.0.2.1 but sender was rejected. / 192.0.2.1 does not like recipient.
+_QMAIL_STAGES: tuple[tuple[str, str], ...] = (
+    ("but sender was rejected", "MAIL"),
+    ("does not like recipient", "RCPT"),
+    ("but my name was rejected", "HELO"),
+    ("but greeting failed", "CONN"),
+)
+
 _NAMES = {
     "end of data": "DATA", "data": "DATA", "rcpt to": "RCPT", "rcpt": "RCPT",
     "mail from": "MAIL", "mail": "MAIL", "helo": "HELO", "ehlo": "HELO",
@@ -37,6 +46,9 @@ def detect_command(text: str) -> str | None:
         match = _SAID_AFTER.search(text)
         if match:
             return _NAMES[match.group(1)]
+    for sentence, name in _QMAIL_STAGES:
+        if sentence in text:
+            return name
     if "did not like our" in text:
         match = _DID_NOT_LIKE.search(text)
         if match:

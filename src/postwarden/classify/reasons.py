@@ -268,8 +268,10 @@ REASONS: tuple[Reason, ...] = (
         "from address", "envelope sender", "return path", "return-path",
         "mail from", "sender unknown", "unknown sender", "sender denied",
         "sender address", "sender blocked", "purported responsible address",
-        # Connected to 192.0.2.225 but sender was rejected.
-        "sender was rejected", "sender refused", "your address",
+        # (qmail's "Connected to 192.0.2.225 but sender was rejected." names the
+        # stage, MAIL FROM, not the reason: the remote reply after it says why;
+        # see classify.command)
+        "sender refused", "your address",
         "the sender", "not allowed to send", "sender mismatch", "from: domain is invalid",
         # Exchange Online refusing the sending organisation as a whole:
         # 550 5.4.1 All recipient addresses rejected : Access denied [HOST.protection.outlook.com]

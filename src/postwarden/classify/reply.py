@@ -102,6 +102,18 @@ HINT_DEFAULT_ONLY: frozenset[str] = frozenset({
 })
 
 
+# A sending MTA that gave up on the message when its queue lifetime ran out
+# (qmail and its clones: "I'm not going to try again; this message has been in
+# the queue too long."). The temporary troubles it met on the way (a network or
+# system error, a mailbox "temporarily unavailable") are not the reason: the
+# message expired. A remote verdict it quotes (a full mailbox, a block) still is.
+GAVE_UP: tuple[str, ...] = ("this message has been in the queue too long",)
+# The reasons such a notice overrides: temporary symptoms, not a remote verdict.
+GAVE_UP_OVER: frozenset[str] = frozenset({
+    "networkerror", "systemerror", "suspend", "onhold", "undefined", "expired",
+})
+
+
 @dataclass(frozen=True)
 class ReplyVerdict:
     reply_code: str | None
@@ -212,6 +224,8 @@ def decide(
             and action in ("failed", "")):
         # the message came back although the server only ever answered with a
         # temporary (4xx) reply: the sender gave up retrying
+        return "expired"
+    if (reason in GAVE_UP_OVER or not reason) and any(p in text for p in GAVE_UP):
         return "expired"
     if reason:
         return reason

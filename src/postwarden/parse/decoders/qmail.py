@@ -45,6 +45,32 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "HELO": ("but greeting failed", "but my name was rejected"),
 }
 
+# qmail's own failure sentences (qmail-remote, qmail-local and the qmail-ldap
+# patch) and the reasons they name. They are qmail speaking, not a remote
+# server, so they decide even when qmail adds that it gave up after the queue
+# lifetime ("I'm not going to try again; this message has been in the queue
+# too long.").
+MESSAGES: dict[str, tuple[str, ...]] = {
+    # Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)
+    # Sorry. Although I'm listed as a best-preference MX or A for that host, ...
+    "networkerror": ("wasn't able to establish an smtp connection",
+                     "although i'm listed as a best-preference mx or a for that host"),
+    # Sorry, I couldn't find any host named example.invalid. (#5.1.2)
+    "hostunknown": ("sorry, i couldn't find any host",),
+    # Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)
+    "notaccept": ("couldn't find a mail exchanger or ip address",),
+    # Sorry, no mailbox here by that name. (#5.1.1)
+    "userunknown": ("no mailbox here by that name",),
+    # qmail-ldap: Unable to contact LDAP server. (#4.4.3)
+    "systemerror": ("unable to contact ldap server", "temporary failure in ldap lookup",
+                    "timeout while performing search on ldap server",
+                    "unable to login into ldap server", "automatic homedir creator crashed",
+                    "illegal value in ldap attribute",
+                    "ldap attribute is not given but mandatory"),
+    # qmail-ldap: Mailaddress is administratively disabled. (#5.2.1)
+    "suspend": ("mailaddress is administrativ",),
+}
+
 
 def decode(msg: Message) -> Decoded | None:
     if "i'm afraid i wasn't able to deliver" not in msg.body_lower:
@@ -89,6 +115,11 @@ def _close(finding: Finding, said: list[str]) -> None:
     text = " ".join(said)
     finding.diagnostic = text or None
     lower = text.lower()
+    if "remote host said" not in lower:
+        finding.reason = next(
+            (reason for reason, phrases in MESSAGES.items() if any(p in lower for p in phrases)),
+            None,
+        )
     finding.command = next(
         (cmd for cmd, phrases in COMMANDS.items() if any(p in lower for p in phrases)), None
     ) or detect_command(text)
