@@ -178,3 +178,21 @@ def test_access_denied_at_mail_from_refuses_the_sender() -> None:
     assert decide("550 5.7.1 Access denied", "5.7.1", "550", command="DATA") == "securityerror"
     assert decide("530 5.7.0 Authentication required", "5.7.0", "530",
                   command="MAIL") == "securityerror"
+
+
+@pytest.mark.parametrize(("state", "status", "reason"), [
+    ("18", "5.7.0", "filtered"),       # after DATA, no detail of its own: Gmail's filter stage
+    ("14", "5.1.1", "userunknown"),    # at RCPT TO
+    ("17", None, "filtered"),
+    ("6", None, "failedstarttls"),
+    ("15", "5.2.2", "mailboxfull"),    # a detailed status keeps its own meaning
+])
+def test_gmail_states(state: str, status: str | None, reason: str) -> None:
+    text = ("Technical details of permanent failure: Google tried to deliver your message, but it"
+            " was rejected by the recipient domain. The error that the other server returned was:"
+            f" 550 550 {status or ''} Not accepted (state {state}).")
+    assert decide(text, status, "550") == reason
+
+
+def test_action_expired_is_expired() -> None:
+    assert decide("Connection timed out", "5.0.0", None, action="expired") == "expired"

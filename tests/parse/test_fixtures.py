@@ -75,6 +75,16 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     ]),
     # a qmail clone that gave up: the temporary trouble is not the reason
     "qmail-clone-expired.eml": ("delay", [("otto@far.example", "4.1.9", None, "expired", False)]),
+    # Sendmail's own summary line closes the transcript of a failed local mailer
+    "sendmail-mailer-summary.eml": ("bounce", [
+        ("quinn@receiver.example", "5.3.0", "554", "mailererror", False),
+    ]),
+    # a source-routed Final-Recipient names the last hop's local mailbox: the
+    # original recipient is the address; "Action: expired" is expired
+    "dsn-routed-and-expired.eml": ("bounce", [
+        ("sam@receiver.example", "5.2.0", "522", "mailboxfull", False),
+        ("tess@quiet.example", "5.0.0", None, "expired", False),
+    ]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

@@ -114,6 +114,33 @@ GAVE_UP_OVER: frozenset[str] = frozenset({
 })
 
 
+# Gmail's older notices end the remote reply with "(state N)": the stage of its
+# own SMTP session where the reply came, and for some stages the reason Gmail
+# files it under. The stage reason holds only where the remote status has no
+# detail of its own (X.Y.0 or none): "550 5.1.1 ... (state 14)" stays a
+# missing mailbox.
+#   554 554 5.7.0 Header error (state 18).
+#   550 550 5.1.1 <a@b>... User Unknown (state 14).
+#   500 Remote server does not support TLS (state 6).
+# (State 13, after EHLO, is left out: its replies name their reason themselves,
+# "Access denied" or "blocked using ...".)
+GMAIL_STATES: dict[str, tuple[str, str | None]] = {
+    "6": ("MAIL", "failedstarttls"),
+    "14": ("RCPT", None),
+    "15": ("DATA", "filtered"),
+    "17": ("DATA", "filtered"),
+    "18": ("DATA", "filtered"),
+}
+_GMAIL_STATE = re.compile(r"\(state (\d{1,2})\)")
+
+
+def _gmail_state(text: str) -> tuple[str, str | None] | None:
+    if "google tried to deliver your message" not in text or "(state " not in text:
+        return None
+    match = _GMAIL_STATE.search(text)
+    return GMAIL_STATES.get(match.group(1)) if match else None
+
+
 @dataclass(frozen=True)
 class ReplyVerdict:
     reply_code: str | None
@@ -177,7 +204,14 @@ def decide(
         return hint
     if note:
         diagnostic = f"{diagnostic or ''} ({note})"
+    if action == "expired":
+        return "expired"  # "Action: expired" (SendGrid): the sender's queue gave up
     text = _CONTINUATION.sub(" ", " ".join((diagnostic or "")[:MAX_TEXT].lower().split()))
+    stage = _gmail_state(text)
+    if stage:
+        command = stage[0]
+        if stage[1] and (not status or status.endswith(".0")):
+            return stage[1]
     for noise in NOISE:
         if noise in text:
             text = text.replace(noise, " ")

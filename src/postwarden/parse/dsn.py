@@ -123,11 +123,18 @@ def findings_from_dsn(text: str) -> list[Finding]:
     arrival = per_message.get("arrival-date") or None
     out: list[Finding] = []
     for fields in recipients:
-        final = _SOURCE_ROUTE.sub("", strip_type(fields.get("final-recipient", "")))
+        routed = strip_type(fields.get("final-recipient", ""))
+        final = _SOURCE_ROUTE.sub("", routed)
         original = strip_type(fields.get("original-recipient", ""))
         recipient = first_address(final) or first_address(original) or (
             clean_address(final) if final else None
         )
+        if (recipient and final != routed and "." not in recipient.rpartition("@")[2]
+                and first_address(original)):
+            # "Final-recipient: rfc822;@relay.example:a@server": a source route
+            # to the last hop's local name for the mailbox; the address the
+            # sender used is the original recipient
+            recipient = first_address(original)
         if not recipient:
             actual = strip_type(fields.get("x-actual-recipient", ""))
             recipient = first_address(actual)

@@ -106,8 +106,11 @@ def _finish(f: Finding) -> DeliveryStatus:
     diagnostic = " ".join(f.diagnostic.split())[:MAX_DIAGNOSTIC] if f.diagnostic else None
     status = f.status
     said = replied_status(diagnostic) if diagnostic else None
-    if said and (not status or status[0] == said[0] or not said.endswith(".0.0")):
-        status = said  # what the remote server said beats the local MTA's summary
+    if said and (not status or not said.endswith(".0.0")
+                 or (status[0] == said[0] and status.endswith(".0.0"))):
+        # what the remote server said beats the local MTA's summary, unless it
+        # says less ("451 4.0.0" under "Status: 4.5.0")
+        status = said
     elif diagnostic and (not status or status.endswith(".0.0")):
         found = find_status(diagnostic)
         if found and (not status or found[0] == status[0]):

@@ -7,8 +7,10 @@ from the lines around the recipient's address."""
 
 from __future__ import annotations
 
+import re
+
 from postwarden.classify.command import detect_command
-from postwarden.parse.decoder import Decoded
+from postwarden.parse.decoder import Decoded, Finding
 from postwarden.parse.dsn import findings_from_dsn, has_dsn_fields
 from postwarden.parse.message import Message, first_address
 from postwarden.parse.plain import has_code, mentions, transcript
@@ -42,8 +44,27 @@ def decode(msg: Message) -> Decoded | None:
             # "Final-Recipient: rfc822; @relay.example" names no mailbox; the
             # reply about it does ("550 5.1.2 <a@b.example>... Host unknown")
             f.recipient = first_address(f.diagnostic) or f.recipient
-        f.command = detect_command(f"{f.diagnostic or ''}\n{about}\n{transcript(msg.body)}")
+        session = transcript(msg.body)
+        f.command = detect_command(f"{f.diagnostic or ''}\n{about}\n{session}")
+        if (f.diagnostic or "").startswith("x-unix;") and (f.status or "").endswith(".0.0"):
+            _take_summary(f, session)
     return Decoded(findings)
+
+
+# Sendmail ends its session transcript with its own summary of a local
+# delivery failure, which is more precise than the DSN's "X-Unix; 255":
+#    ----- Transcript of session follows -----
+#   554 5.3.0 unknown mailer error 255
+_SUMMARY = re.compile(r"(?:^|\s)([45]\d\d) ([45]\.\d{1,3}\.\d{1,3})\s")
+
+
+def _take_summary(f: Finding, session: str) -> None:
+    found = _SUMMARY.findall(session)
+    if not found:
+        return
+    code, status = found[-1]
+    if f.status and status[0] == f.status[0] and code[0] == status[0]:
+        f.status, f.reply_code = status, code
 
 
 def _said_anything(diagnostic: str | None) -> bool:
