@@ -196,3 +196,11 @@ def test_gmail_states(state: str, status: str | None, reason: str) -> None:
 
 def test_action_expired_is_expired() -> None:
     assert decide("Connection timed out", "5.0.0", None, action="expired") == "expired"
+
+
+def test_aol_reporting_mta_wording() -> None:
+    text = ("Name service error for name=far.example type=MX: Malformed or unexpected name"
+            " server reply")
+    assert decide(text, "5.4.4", None, reporting_mta="omr-m01.mx.aol.com") == "notaccept"
+    # the same words from anyone else are a DNS failure
+    assert decide(text, "5.4.4", None, reporting_mta="mx.other.example") == "networkerror"

@@ -94,6 +94,14 @@ PROVIDERS: tuple[Provider, ...] = (
         # 421 4.7.0 [TSS04] / 553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1
         "blocked": ("[bl21]", "[bl22]", "[bl23]"),
     }),
+    Provider("aol", ("aol.com",), (), {
+        # Name service error for name=example.org type=MX: Malformed or unexpected name
+        #   server reply   (AOL's MTA, when the domain's MX answer is unusable: no mail
+        #   exchanger will take the mail)
+        "notaccept": ("type=mx: malformed or unexpected name server reply",),
+        # Host or domain name not found. Name service error for name=example.invalid type=A
+        "hostunknown": ("host or domain name not found",),
+    }),
     Provider("tencent", ("qq.com",), ("service.mail.qq.com",), {
         # 550 Ip frequency limited [...]
         "toomanyconn": ("frequency limited",),
