@@ -89,6 +89,8 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     "exim-file-delivery.eml": ("bounce", [
         ("vic@store.receiver.example", "5.0.0", None, "mailboxfull", False),
     ]),
+    # Postfix with its report missing: only template sentences, so no reason
+    "postfix-no-report.eml": ("bounce", [("yara@elsewhere.example", "5.0.0", None, "undefined", False)]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

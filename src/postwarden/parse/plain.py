@@ -72,6 +72,16 @@ BOILERPLATE: tuple[str, ...] = (
     "the attachment contains the original",
     "delivery to the following recipients failed permanently",
     "delivery to the following recipient failed permanently",
+    # Postfix's notice template (bounce.cf), which says nothing about the failure:
+    #   I'm sorry to have to inform you that your message could not
+    #   be delivered to one or more recipients. It's attached below.
+    #   If you do so, please include this problem report. You can
+    #   delete your own text from the attached returned message.
+    #   --- Delivery report unavailable ---
+    "be delivered to one or more recipients. it's attached below",
+    "please include this problem report",
+    "delete your own text from the attached returned message",
+    "delivery report unavailable",
 )
 
 # Where the copy of the message begins (lower-case).
@@ -274,8 +284,15 @@ def _before(lines: list[str], i: int, fmt: PlainFormat) -> str:
     return " ".join(reversed(out))
 
 
+# Lines that say nothing when they stand alone: Postfix signs its notice with
+# a centred "The mail system".
+BOILERPLATE_LINES: frozenset[str] = frozenset({"the mail system"})
+
+
 def _is_boilerplate(line: str, fmt: PlainFormat) -> bool:
     lower = line.lower()
+    if lower.strip() in BOILERPLATE_LINES:
+        return True
     return any(p in lower for p in BOILERPLATE) or any(p in lower for p in fmt.extra_boilerplate)
 
 
