@@ -91,6 +91,10 @@ EXPECTED: dict[str, tuple[str, list[tuple[str | None, str | None, str | None, st
     ]),
     # Postfix with its report missing: only template sentences, so no reason
     "postfix-no-report.eml": ("bounce", [("yara@elsewhere.example", "5.0.0", None, "undefined", False)]),
+    # a hosting provider's own notice: the reason is on its labelled line
+    "plain-labelled-reason.eml": ("bounce", [
+        ("zed@hosting.example", "5.0.0", None, "mailboxfull", False),
+    ]),
     "verizon-sms.eml": ("bounce", [("5550100@vtext.com", "5.0.0", "550", "userunknown", True)]),
 }
 

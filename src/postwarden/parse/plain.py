@@ -184,12 +184,22 @@ def scan(msg: Message, fmt: PlainFormat = DEFAULT) -> Decoded | None:
                 f.diagnostic = f"{f.diagnostic or ''} {extra}".strip()
         if session and not has_code(f.diagnostic or ""):
             f.diagnostic = f"{f.diagnostic or ''} {session}".strip()
+        if len(findings) == 1 and not has_code(f.diagnostic or ""):
+            # the only recipient, and a labelled reason elsewhere in the report:
+            #   reject reason: Mailbox full
+            #   target mail address: a@b.example
+            labelled = _REASON_LINE.search(report)
+            if labelled and labelled.group(1).strip().lower() not in (f.diagnostic or "").lower():
+                f.diagnostic = f"{f.diagnostic or ''} {labelled.group(1).strip()}".strip()
         if delayed and not f.action:
             f.action = "delayed"
         if f.diagnostic:
             f.command = f.command or detect_command(f.diagnostic)
             f.diagnostic = " ".join(f.diagnostic.split())
     return Decoded(findings, original=original)
+
+
+_REASON_LINE = re.compile(r"(?im)^\s*(?:reject(?:ion)? )?reason\s*:\s*(\S.{0,200})$")
 
 
 def _skip_addresses(msg: Message, original: object) -> set[str]:
