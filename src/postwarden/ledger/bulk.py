@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, TextClause, bindparam, text
 
 SQLITE_BATCH = 900  # under SQLite's bound-parameter limit, with room for the rest
 POSTGRES_BATCH = 20000
@@ -77,3 +77,45 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 def analyze(conn: Connection, table: Table) -> None:
     """Refresh planner statistics after a bulk load, so lookups use the address index."""
     conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def insert_ignoring(table: Table, keys: tuple[str, ...]) -> TextClause:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, as text: SQLAlchemy cannot cache
+    its own ON CONFLICT constructs, and recompiling them per row costs more than the
+    row. The syntax is the same on PostgreSQL and SQLite (3.35+); the bind parameters
+    keep their column types."""
+    columns = [c for c in table.columns if c.name != "id"]
+    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+           f"VALUES ({', '.join(':' + c.name for c in columns)}) "
+           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id")
+    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in columns))
+
+
+def insert_ignoring_many(conn: Connection, statement: TextClause, table: Table, keys: tuple[str, ...],
+                         rows: list[dict[str, Any]]) -> list[int | None]:
+    """Insert rows unless their unique ``keys`` exist; per row, the new id or None.
+    PostgreSQL gets them in one pipelined round trip; SQLite runs in-process, where
+    one statement per row costs little."""
+    if not rows:
+        return []
+    if conn.dialect.name != "postgresql":
+        return [_id(conn.execute(statement, row).scalar()) for row in rows]
+    columns = list(rows[0])
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(f'%({c})s' for c in columns)}) "
+           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id")
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    found: list[int | None] = []
+    with driver.cursor() as cursor:
+        cursor.executemany(sql, rows, returning=True)
+        while True:
+            row = cursor.fetchone()
+            found.append(_id(row[0] if row else None))
+            if not cursor.nextset():
+                break
+    return found
+
+
+def _id(value: Any) -> int | None:
+    return None if value is None else int(value)

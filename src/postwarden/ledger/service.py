@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from postwarden import settings as settings_mod
@@ -88,7 +88,7 @@ class Outcome:
     why: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     address: str
     verdict: str  # allowed / suppressed
@@ -175,6 +175,8 @@ class Ledger:
         self.clock = clock
         self.tenant_name = tenant
         self.tenant_id = self._tenant_id(tenant)
+        self._lift_rules = {cls: (rule, policy.LIFT_EXPLANATIONS.get(rule)) for cls in policy.REASON_CLASSES
+                            for rule in [policy.lift_rule(self.policy, cls)]}
 
     # ---- set-up ---------------------------------------------------------------------
 
@@ -239,7 +241,7 @@ class Ledger:
     def apply_many(self, feedbacks: Iterable[Feedback], actor: str = "system") -> list[Outcome]:
         """Apply a batch in one transaction: all of it, or (on an error) none of it."""
         with self._begin() as conn, self.batch(conn, actor) as batch:
-            return [batch.apply(feedback) for feedback in feedbacks]
+            return batch.apply_all(list(feedbacks))
 
     def _suppress_row(
         self, conn: Connection, chain: _Chain, now: datetime, address: str, scope: str,
@@ -418,40 +420,48 @@ class Ledger:
         apply to every send; a topic's apply to sends on that topic."""
         scope = self.valid_scope(scope)
         scopes = ["*"] if scope == "*" else ["*", scope]
-        results: list[CheckResult | None] = []
-        wanted: dict[str, list[int]] = {}
-        for raw in addresses:
+        items = list(addresses)
+        canonical: list[str | None] = []
+        invalid: dict[int, str] = {}
+        for n, raw in enumerate(items):
             try:
-                canonical = normalize(raw)
+                canonical.append(normalize(raw))
             except InvalidAddress as exc:
-                results.append(CheckResult(raw.strip(), "suppressed", "invalid", error=exc.message))
-                continue
-            wanted.setdefault(canonical, []).append(len(results))
-            results.append(None)
+                canonical.append(None)
+                invalid[n] = exc.message
         now = self.clock()
         found: dict[str, list[Any]] = {}
+        unique = list(dict.fromkeys(a for a in canonical if a is not None))
+        for row in self._lookup(unique, scopes):
+            if row[5] is None or row[5] > now:
+                found.setdefault(row[0], []).append(row)
+        # Most addresses are allowed: only suppressed ones need a verdict worked out.
+        verdicts = {address: self._verdict(address, rows) for address, rows in found.items()}
+        results = []
+        for n, address in enumerate(canonical):
+            if address is None:
+                results.append(CheckResult(items[n].strip(), "suppressed", "invalid", error=invalid[n]))
+            else:
+                results.append(verdicts.get(address) or CheckResult(address, "allowed"))
+        return results
+
+    def _lookup(self, addresses: list[str], scopes: list[str]) -> list[tuple[Any, ...]]:
         try:
             with self.engine.connect() as conn:
-                for row in bulk.lookup(conn, self.tenant_id, list(wanted), scopes):
-                    if row[5] is None or row[5] > now:
-                        found.setdefault(row[0], []).append(row)
+                return list(bulk.lookup(conn, self.tenant_id, addresses, scopes))
         except OperationalError as exc:
             raise unavailable(self.engine, exc) from exc
-        for address, positions in wanted.items():
-            result = self._verdict(address, found.get(address, []))
-            for pos in positions:
-                results[pos] = result
-        return [r for r in results if r is not None]
 
     def _verdict(self, address: str, rows: list[tuple[Any, ...]]) -> CheckResult:
         """``rows`` are ``bulk.LOOKUP_COLUMNS`` tuples of the address's active suppressions."""
-        if not rows:
-            return CheckResult(address, "allowed")
-        cls = policy.strongest([r[2] for r in rows])
-        _, scope, _, reason, since, expires_at, _ = min((r for r in rows if r[2] == cls), key=lambda r: r[4])
-        rule = policy.lift_rule(self.policy, cls)
-        return CheckResult(address, "suppressed", cls, reason, scope, since, expires_at, rule,
-                           policy.LIFT_EXPLANATIONS.get(rule))
+        if len(rows) == 1:
+            row = rows[0]
+        else:
+            cls = policy.strongest([r[2] for r in rows])
+            row = min((r for r in rows if r[2] == cls), key=lambda r: r[4])
+        _, scope, cls, reason, since, expires_at, _ = row
+        rule, explanation = self._lift_rules[cls]
+        return CheckResult(address, "suppressed", cls, reason, scope, since, expires_at, rule, explanation)
 
     def _filtered(self, flt: SuppressionFilter) -> Any:
         query = select(SUPPRESSIONS).where(SUPPRESSIONS.c.tenant_id == self.tenant_id)
@@ -652,21 +662,53 @@ class FeedbackBatch:
         self.chain: _Chain | None = None
         self.evidence_ids: dict[str, int] = {}
 
-    def apply(self, feedback: Feedback) -> Outcome:
-        ledger, conn = self.ledger, self.conn
+    def _prepare(self, feedback: Feedback) -> tuple[Feedback, str, str | None]:
+        """Validated feedback, its canonical address and its reason class."""
         if feedback.kind not in KINDS:
             raise InvalidInput(f"unknown feedback kind {feedback.kind!r}: one of {', '.join(KINDS)}")
         address = normalize(feedback.address)
-        scope = ledger.valid_scope(feedback.scope)
+        scope = self.ledger.valid_scope(feedback.scope)
         if scope != feedback.scope:
             feedback = replace(feedback, scope=scope)
+        return feedback, address, policy.reason_class_of(feedback)
+
+    def apply(self, feedback: Feedback) -> Outcome:
+        feedback, address, cls = self._prepare(feedback)
+        return self._apply_prepared(feedback, address, cls)
+
+    def apply_all(self, feedbacks: Sequence[Feedback]) -> list[Outcome]:
+        """Apply a batch. Feedback whose effect does not depend on the ledger's state
+        (deliveries, sender-side alerts, records) is written in one multi-row statement;
+        what may suppress is applied one at a time, after it, in order."""
+        prepared = [self._prepare(f) for f in feedbacks]
+        outcomes: list[Outcome | None] = [None] * len(prepared)
+        stateless: list[tuple[int, Feedback, str, str | None, policy.Decision, datetime]] = []
+        for n, (feedback, address, cls) in enumerate(prepared):
+            if cls not in policy.REASON_CLASSES:
+                now = self.ledger.clock()
+                stateless.append((n, feedback, address, cls, policy.decide(feedback, self.ledger.policy, now),
+                                  now))
+        self._evidence_ids_for([f for _, f, *_ in stateless])
+        rows = [self._event_row(f, address, cls, d.effect, now) for _, f, address, cls, d, now in stateless]
+        ids = bulk.insert_ignoring_many(self.conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, rows)
+        for (n, _, address, _, decision, _), event_id in zip(stateless, ids, strict=True):
+            outcomes[n] = (Outcome(address, "duplicate", why="this feedback was applied before")
+                           if event_id is None else
+                           Outcome(address, decision.effect, event_id=event_id, why=decision.why))
+        for n, (feedback, address, cls) in enumerate(prepared):
+            if outcomes[n] is None:
+                outcomes[n] = self._apply_prepared(feedback, address, cls)
+        return [o for o in outcomes if o is not None]
+
+    def _apply_prepared(self, feedback: Feedback, address: str, cls: str | None) -> Outcome:
+        ledger, conn = self.ledger, self.conn
         now = ledger.clock()
-        cls = policy.reason_class_of(feedback)
         if cls in policy.REASON_CLASSES and self.chain is None:
             self.chain = ledger._lock(conn)
         recent = self._recent_soft_bounces(address, now) if cls == "soft_bounce" else 0
         decision = policy.decide(feedback, ledger.policy, now, recent)
-        event_id = self._insert_event(feedback, address, scope, cls, decision.effect, now)
+        event_id = bulk.insert_ignoring_many(conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, [
+            self._event_row(feedback, address, cls, decision.effect, now)])[0]
         if event_id is None:
             return Outcome(address, "duplicate", why="this feedback was applied before")
         action = None
@@ -690,37 +732,44 @@ class FeedbackBatch:
         if self.chain is not None:
             self.ledger._flush_chain(self.conn, self.chain)
 
-    def _insert_event(self, feedback: Feedback, address: str, scope: str, cls: str | None,
-                      disposition: str, now: datetime) -> int | None:
-        new_id = self.conn.execute(self._statement("event"), {
+    def _event_row(self, feedback: Feedback, address: str, cls: str | None, disposition: str,
+                   now: datetime) -> dict[str, Any]:
+        return {
             "tenant_id": self.ledger.tenant_id, "fingerprint": feedback.fingerprint(address),
-            "kind": feedback.kind, "address": address, "scope": scope, "reason": feedback.reason,
+            "kind": feedback.kind, "address": address, "scope": feedback.scope, "reason": feedback.reason,
             "reason_class": cls, "hard_bounce": feedback.hard_bounce, "status": feedback.status,
             "reply_code": feedback.reply_code, "diagnostic": feedback.diagnostic,
             "remote_mta": feedback.remote_mta, "message_id": feedback.message_id,
             "feedback_type": feedback.feedback_type, "source": feedback.source[:200],
             "disposition": disposition,
             "details": json.dumps(feedback.details, default=str) if feedback.details else None,
-            "evidence_id": self._evidence_id(feedback, now),
+            "evidence_id": self._evidence_ids_for([feedback])[0],
             "occurred_at": feedback.occurred_at or now, "received_at": now,
-        }).scalar()
-        return None if new_id is None else int(new_id)
+        }
 
-    def _evidence_id(self, feedback: Feedback, now: datetime) -> int | None:
-        if feedback.raw is None:
-            return None
-        digest = hashlib.sha256(feedback.raw).hexdigest()
-        if digest in self.evidence_ids:
-            return self.evidence_ids[digest]
-        tenant_id = self.ledger.tenant_id
-        new_id = self.conn.execute(self._statement("evidence"), {
-            "tenant_id": tenant_id, "sha256": digest, "content_type": feedback.raw_content_type,
-            "body": feedback.raw, "created_at": now}).scalar()
-        if new_id is None:
-            new_id = self.conn.execute(select(EVIDENCE.c.id).where(
-                EVIDENCE.c.tenant_id == tenant_id, EVIDENCE.c.sha256 == digest)).scalar_one()
-        self.evidence_ids[digest] = int(new_id)
-        return int(new_id)
+    def _evidence_ids_for(self, feedbacks: Sequence[Feedback]) -> list[int | None]:
+        """Store the raw evidence of ``feedbacks`` (each body once) and return its ids."""
+        digests = [hashlib.sha256(f.raw).hexdigest() if f.raw is not None else None for f in feedbacks]
+        fresh: dict[str, Feedback] = {}
+        for digest, feedback in zip(digests, feedbacks, strict=True):
+            if digest is not None and digest not in self.evidence_ids:
+                fresh.setdefault(digest, feedback)
+        if fresh:
+            tenant_id, now = self.ledger.tenant_id, self.ledger.clock()
+            rows = [{"tenant_id": tenant_id, "sha256": d, "content_type": f.raw_content_type,
+                     "body": f.raw, "created_at": now} for d, f in fresh.items()]
+            ids = bulk.insert_ignoring_many(self.conn, _INSERT_EVIDENCE, EVIDENCE, EVIDENCE_KEYS, rows)
+            missing = []
+            for digest, new_id in zip(fresh, ids, strict=True):
+                if new_id is None:
+                    missing.append(digest)
+                else:
+                    self.evidence_ids[digest] = new_id
+            if missing:
+                for digest, old_id in self.conn.execute(select(EVIDENCE.c.sha256, EVIDENCE.c.id).where(
+                        EVIDENCE.c.tenant_id == tenant_id, EVIDENCE.c.sha256.in_(missing))):
+                    self.evidence_ids[str(digest)] = int(old_id)
+        return [self.evidence_ids[d] if d is not None else None for d in digests]
 
     def _recent_soft_bounces(self, address: str, now: datetime) -> int:
         """Soft bounces inside the window and since the last delivery."""
@@ -735,24 +784,11 @@ class FeedbackBatch:
             EVENTS.c.occurred_at >= func.coalesce(last_delivery, since))).scalar_one()
         return int(count)
 
-    def _statement(self, name: str) -> Any:
-        return _INSERT_EVENT if name == "event" else _INSERT_EVIDENCE
 
-
-def _insert_ignoring(table: Table, keys: tuple[str, ...]) -> TextClause:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, as text: SQLAlchemy cannot cache
-    its own ON CONFLICT constructs, and recompiling them per row costs more than the
-    row. The syntax is the same on PostgreSQL and SQLite (3.35+); the bind parameters
-    keep their column types."""
-    columns = [c for c in table.columns if c.name != "id"]
-    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
-           f"VALUES ({', '.join(':' + c.name for c in columns)}) "
-           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id")
-    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in columns))
-
-
-_INSERT_EVENT = _insert_ignoring(EVENTS, ("tenant_id", "fingerprint"))
-_INSERT_EVIDENCE = _insert_ignoring(EVIDENCE, ("tenant_id", "sha256"))
+EVENT_KEYS = ("tenant_id", "fingerprint")
+EVIDENCE_KEYS = ("tenant_id", "sha256")
+_INSERT_EVENT = bulk.insert_ignoring(EVENTS, EVENT_KEYS)
+_INSERT_EVIDENCE = bulk.insert_ignoring(EVIDENCE, EVIDENCE_KEYS)
 
 
 def filter_from(reason: Sequence[str] | None = None, **kwargs: Any) -> SuppressionFilter:
