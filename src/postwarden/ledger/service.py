@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from postwarden import settings as settings_mod
@@ -27,7 +27,7 @@ from postwarden.errors import (
     NotFound,
     PolicyRefused,
 )
-from postwarden.ledger import bulk, policy
+from postwarden.ledger import bulk, policy, suppression
 from postwarden.ledger.audit import (
     ChainProblem,
     EntryFields,
@@ -253,32 +253,21 @@ class Ledger:
         row = conn.execute(select(SUPPRESSIONS).where(
             SUPPRESSIONS.c.tenant_id == self.tenant_id, SUPPRESSIONS.c.address == address,
             SUPPRESSIONS.c.scope == scope, SUPPRESSIONS.c.reason_class == reason_class)).first()
-        details = {"reason": reason, "status": status, "reply_code": reply_code,
-                   "diagnostic": diagnostic, "source": source[:200], "event_id": event_id}
-        if row is None:
-            conn.execute(SUPPRESSIONS.insert().values(
-                tenant_id=self.tenant_id, address=address, scope=scope, reason_class=reason_class,
-                state="active", created_at=created_at or now, updated_at=now, expires_at=expires_at,
-                times_suppressed=1, **details))
-            action = "created"
-        elif row.state == "active":
-            # Extending never shortens: a permanent suppression stays permanent.
-            unbounded = row.expires_at is None or expires_at is None
-            conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id).values(
-                updated_at=now, expires_at=None if unbounded else max(expires_at, row.expires_at),
-                **details))
-            action = "extended"
+        stored = None if row is None else suppression.Stored(
+            row.id, row.state, row.expires_at, row.lifted_at, row.times_suppressed)
+        change = suppression.plan(stored, now=now, expires_at=expires_at, note=note, evidence=evidence,
+                                  created_at=created_at, details={
+                                      "reason": reason, "status": status, "reply_code": reply_code,
+                                      "diagnostic": diagnostic, "source": source[:200],
+                                      "event_id": event_id})
+        if stored is None:
+            conn.execute(SUPPRESSIONS.insert(), {"tenant_id": self.tenant_id, "address": address,
+                                                 "scope": scope, "reason_class": reason_class,
+                                                 **change.values})
         else:
-            conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id).values(
-                state="active", created_at=now, updated_at=now, expires_at=expires_at,
-                lifted_at=None, times_suppressed=row.times_suppressed + 1, **details))
-            note = (f"{note} — suppressed again: this is time {row.times_suppressed + 1}; "
-                    f"it was lifted at {row.lifted_at.isoformat() if row.lifted_at else 'an unknown time'}")
-            evidence = {**evidence, "previously_lifted_at": row.lifted_at,
-                        "times_suppressed": row.times_suppressed + 1}
-            action = "created"
-        chain.append(now, actor, action, address, scope, reason_class, note, evidence)
-        return action
+            conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == stored.id).values(**change.values))
+        chain.append(now, actor, change.action, address, scope, reason_class, change.note, change.evidence)
+        return change.action
 
     def valid_scope(self, scope: str | None) -> str:
         scope = (scope or "*").strip()
@@ -673,13 +662,12 @@ class FeedbackBatch:
         return feedback, address, policy.reason_class_of(feedback)
 
     def apply(self, feedback: Feedback) -> Outcome:
-        feedback, address, cls = self._prepare(feedback)
-        return self._apply_prepared(feedback, address, cls)
+        return self.apply_all([feedback])[0]
 
     def apply_all(self, feedbacks: Sequence[Feedback]) -> list[Outcome]:
         """Apply a batch. Feedback whose effect does not depend on the ledger's state
-        (deliveries, sender-side alerts, records) is written in one multi-row statement;
-        what may suppress is applied one at a time, after it, in order."""
+        (deliveries, sender-side alerts, records) is written first, in one statement;
+        then what may suppress, decided in input order against counts read at once."""
         prepared = [self._prepare(f) for f in feedbacks]
         outcomes: list[Outcome | None] = [None] * len(prepared)
         stateless: list[tuple[int, Feedback, str, str | None, policy.Decision, datetime]] = []
@@ -692,45 +680,104 @@ class FeedbackBatch:
         rows = [self._event_row(f, address, cls, d.effect, now) for _, f, address, cls, d, now in stateless]
         ids = bulk.insert_ignoring_many(self.conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, rows)
         for (n, _, address, _, decision, _), event_id in zip(stateless, ids, strict=True):
-            outcomes[n] = (Outcome(address, "duplicate", why="this feedback was applied before")
-                           if event_id is None else
+            outcomes[n] = (_duplicate(address) if event_id is None else
                            Outcome(address, decision.effect, event_id=event_id, why=decision.why))
-        for n, (feedback, address, cls) in enumerate(prepared):
-            if outcomes[n] is None:
-                outcomes[n] = self._apply_prepared(feedback, address, cls)
+        stateful = [(n, f, address, cls) for n, (f, address, cls) in enumerate(prepared)
+                    if cls in policy.REASON_CLASSES]
+        if stateful:
+            for n, outcome in self._apply_stateful(stateful):
+                outcomes[n] = outcome
         return [o for o in outcomes if o is not None]
 
-    def _apply_prepared(self, feedback: Feedback, address: str, cls: str | None) -> Outcome:
+    def _apply_stateful(self, items: Sequence[tuple[int, Feedback, str, str | None]]
+                        ) -> list[tuple[int, Outcome]]:
+        """Feedback that may suppress. Duplicates are found first, so they count for
+        nothing; soft-bounce counts are read for every address at once and advanced in
+        input order; events are written in one statement; the affected suppressions are
+        read at once, each change planned in order in memory, then written together."""
         ledger, conn = self.ledger, self.conn
-        now = ledger.clock()
-        if cls in policy.REASON_CLASSES and self.chain is None:
+        if self.chain is None:
             self.chain = ledger._lock(conn)
-        recent = self._recent_soft_bounces(address, now) if cls == "soft_bounce" else 0
-        decision = policy.decide(feedback, ledger.policy, now, recent)
-        event_id = bulk.insert_ignoring_many(conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, [
-            self._event_row(feedback, address, cls, decision.effect, now)])[0]
-        if event_id is None:
-            return Outcome(address, "duplicate", why="this feedback was applied before")
-        action = None
-        if decision.effect == "suppress":
-            assert decision.reason_class is not None and self.chain is not None
-            action = ledger._suppress_row(
-                conn, self.chain, now, address, decision.scope, decision.reason_class,
-                reason=feedback.reason, status=feedback.status, reply_code=feedback.reply_code,
-                diagnostic=feedback.diagnostic, source=feedback.source, event_id=event_id,
-                expires_at=decision.expires_at, actor=self.actor, note=decision.why,
-                evidence={"event_id": event_id, "source": feedback.source,
-                          "message_id": feedback.message_id, "feedback_type": feedback.feedback_type,
-                          "status": feedback.status, "reply_code": feedback.reply_code,
-                          "reason": feedback.reason,
-                          "diagnostic": (feedback.diagnostic or "")[:DIAGNOSTIC_IN_AUDIT] or None},
-            )
-        return Outcome(address, decision.effect, decision.reason_class, decision.scope, action,
-                       event_id, decision.why)
+        seen = self._known_fingerprints([f.fingerprint(address) for _, f, address, _ in items])
+        soft = self._soft_bounce_counts({address for _, _, address, cls in items if cls == "soft_bounce"})
+        results: list[tuple[int, Outcome]] = []
+        fresh: list[_Decided] = []
+        for n, feedback, address, cls in items:
+            fingerprint = feedback.fingerprint(address)
+            if fingerprint in seen:
+                results.append((n, _duplicate(address)))
+                continue
+            seen.add(fingerprint)
+            now = ledger.clock()
+            fresh.append(_Decided(n, feedback, address, cls, now,
+                                  policy.decide(feedback, ledger.policy, now, soft.get(address, 0))))
+            if cls == "soft_bounce":
+                soft[address] = soft.get(address, 0) + 1
+        self._evidence_ids_for([d.feedback for d in fresh])
+        ids = bulk.insert_ignoring_many(conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, [
+            self._event_row(d.feedback, d.address, d.cls, d.decision.effect, d.now) for d in fresh])
+        stored = self._stored_suppressions({d.address for d in fresh})
+        inserts: dict[tuple[str, str, str], dict[str, Any]] = {}
+        updates: dict[int, dict[str, Any]] = {}
+        for d, event_id in zip(fresh, ids, strict=True):
+            decision, feedback = d.decision, d.feedback
+            if event_id is None:  # another process applied it meanwhile
+                results.append((d.n, _duplicate(d.address)))
+                continue
+            if decision.effect != "suppress" or decision.reason_class is None:
+                results.append((d.n, Outcome(d.address, decision.effect, decision.reason_class,
+                                             decision.scope, None, event_id, decision.why)))
+                continue
+            key = (d.address, decision.scope, decision.reason_class)
+            change = suppression.plan(
+                stored.get(key), now=d.now, expires_at=decision.expires_at, note=decision.why,
+                evidence=_suppression_evidence(feedback, event_id),
+                details={"reason": feedback.reason, "status": feedback.status,
+                         "reply_code": feedback.reply_code, "diagnostic": feedback.diagnostic,
+                         "source": feedback.source[:200], "event_id": event_id})
+            stored[key] = change.after
+            if key in inserts:
+                inserts[key].update(change.values)
+            elif change.after.id is None:
+                inserts[key] = {"tenant_id": ledger.tenant_id, "address": d.address, "scope": key[1],
+                                "reason_class": key[2], **change.values}
+            else:
+                updates.setdefault(change.after.id, {}).update(change.values)
+            self.chain.append(d.now, self.actor, change.action, d.address, key[1], key[2], change.note,
+                              change.evidence)
+            results.append((d.n, Outcome(d.address, "suppress", key[2], key[1], change.action, event_id,
+                                         decision.why)))
+        self._write_suppressions(list(inserts.values()), updates)
+        return results
+
+    def _write_suppressions(self, inserts: list[dict[str, Any]], updates: dict[int, dict[str, Any]]) -> None:
+        if inserts:
+            self.conn.execute(SUPPRESSIONS.insert(), inserts)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row_id, values in updates.items():
+            by_columns.setdefault(tuple(sorted(values)), []).append({"row_id": row_id, **values})
+        for columns, rows in by_columns.items():
+            self.conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == bindparam("row_id"))
+                              .values({c: bindparam(c) for c in columns}), rows)
 
     def flush(self) -> None:
         if self.chain is not None:
             self.ledger._flush_chain(self.conn, self.chain)
+
+    def _stored_suppressions(self, addresses: set[str]) -> dict[tuple[str, str, str], suppression.Stored]:
+        found = {}
+        ordered = sorted(addresses)
+        for start in range(0, len(ordered), bulk.SQLITE_BATCH):
+            for row in self.conn.execute(select(
+                    SUPPRESSIONS.c.id, SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope,
+                    SUPPRESSIONS.c.reason_class, SUPPRESSIONS.c.state, SUPPRESSIONS.c.expires_at,
+                    SUPPRESSIONS.c.lifted_at,
+                    SUPPRESSIONS.c.times_suppressed).where(
+                    SUPPRESSIONS.c.tenant_id == self.ledger.tenant_id,
+                    SUPPRESSIONS.c.address.in_(ordered[start:start + bulk.SQLITE_BATCH]))):
+                found[(row.address, row.scope, row.reason_class)] = suppression.Stored(
+                    row.id, row.state, row.expires_at, row.lifted_at, row.times_suppressed)
+        return found
 
     def _event_row(self, feedback: Feedback, address: str, cls: str | None, disposition: str,
                    now: datetime) -> dict[str, Any]:
@@ -771,18 +818,60 @@ class FeedbackBatch:
                     self.evidence_ids[str(digest)] = int(old_id)
         return [self.evidence_ids[d] if d is not None else None for d in digests]
 
-    def _recent_soft_bounces(self, address: str, now: datetime) -> int:
-        """Soft bounces inside the window and since the last delivery."""
+    def _known_fingerprints(self, fingerprints: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(fingerprints), bulk.SQLITE_BATCH):
+            known.update(str(f) for f in self.conn.execute(select(EVENTS.c.fingerprint).where(
+                EVENTS.c.tenant_id == self.ledger.tenant_id,
+                EVENTS.c.fingerprint.in_(fingerprints[start:start + bulk.SQLITE_BATCH]))).scalars())
+        return known
+
+    def _soft_bounce_counts(self, addresses: set[str]) -> dict[str, int]:
+        """Per address, the soft bounces inside the window and since its last delivery."""
+        if not addresses:
+            return {}
         tenant_id = self.ledger.tenant_id
-        last_delivery = (select(func.max(EVENTS.c.occurred_at))
-                         .where(EVENTS.c.tenant_id == tenant_id, EVENTS.c.address == address,
-                                EVENTS.c.kind == "delivered").scalar_subquery())
-        since = policy.soft_window_start(self.ledger.policy, now)
-        count = self.conn.execute(select(func.count()).select_from(EVENTS).where(
-            EVENTS.c.tenant_id == tenant_id, EVENTS.c.address == address,
-            EVENTS.c.reason_class == "soft_bounce", EVENTS.c.occurred_at >= since,
-            EVENTS.c.occurred_at >= func.coalesce(last_delivery, since))).scalar_one()
-        return int(count)
+        since = policy.soft_window_start(self.ledger.policy, self.ledger.clock())
+        delivered = EVENTS.alias("delivered")
+        last_delivery = (select(func.max(delivered.c.occurred_at))
+                         .where(delivered.c.tenant_id == EVENTS.c.tenant_id,
+                                delivered.c.address == EVENTS.c.address, delivered.c.kind == "delivered")
+                         .scalar_subquery())
+        counts: dict[str, int] = {}
+        ordered = sorted(addresses)
+        for start in range(0, len(ordered), bulk.SQLITE_BATCH):
+            counts.update((str(a), int(n)) for a, n in self.conn.execute(
+                select(EVENTS.c.address, func.count()).where(
+                    EVENTS.c.tenant_id == tenant_id,
+                    EVENTS.c.address.in_(ordered[start:start + bulk.SQLITE_BATCH]),
+                    EVENTS.c.reason_class == "soft_bounce", EVENTS.c.occurred_at >= since,
+                    EVENTS.c.occurred_at >= func.coalesce(last_delivery, since))
+                .group_by(EVENTS.c.address)))
+        return counts
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """One piece of feedback in a batch, with what the policy decided for it."""
+
+    n: int
+    feedback: Feedback
+    address: str
+    cls: str | None
+    now: datetime
+    decision: policy.Decision
+
+
+def _duplicate(address: str) -> Outcome:
+    return Outcome(address, "duplicate", why="this feedback was applied before")
+
+
+def _suppression_evidence(feedback: Feedback, event_id: int) -> dict[str, Any]:
+    """What the audit entry of a suppression caused by feedback keeps as evidence."""
+    return {"event_id": event_id, "source": feedback.source, "message_id": feedback.message_id,
+            "feedback_type": feedback.feedback_type, "status": feedback.status,
+            "reply_code": feedback.reply_code, "reason": feedback.reason,
+            "diagnostic": (feedback.diagnostic or "")[:DIAGNOSTIC_IN_AUDIT] or None}
 
 
 EVENT_KEYS = ("tenant_id", "fingerprint")
