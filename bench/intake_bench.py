@@ -23,18 +23,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
+from tests.intake import mail
+from tests.servers import POSTWARDEN, free_port, start
 
 from postwarden import settings as settings_mod
 from postwarden.intake import spool
 from postwarden.ledger import Ledger
 from postwarden.ledger.db import make_engine, migrate
-from tests.intake import mail
-from tests.servers import POSTWARDEN, free_port, start
 
 PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,35 +81,47 @@ def run(url: str, args: argparse.Namespace, workdir: Path) -> None:
         load.insert((n * 25) % len(load), probe(recipient))
 
     smtp_port = free_port()
-    server = start(url, workdir / "serve.log", smtp_port=smtp_port)
+    server = start(url, workdir / "serve.log", smtp_port=smtp_port,
+                   extra_env={"POSTWARDEN_INTAKE_WORKERS": str(args.intake_workers)})
     extra = [subprocess.Popen([POSTWARDEN, "--database", url, "worker"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for _ in range(args.workers - 1)]
     try:
         queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         shares = [load[i::args.connections] for i in range(args.connections)]
         started = time.time()
-        procs = [multiprocessing.Process(target=sender, args=(smtp_port, share, 50, queue)) for share in shares]
+        procs = [multiprocessing.Process(target=sender, args=(smtp_port, share, 50, queue))
+                 for share in shares]
         for p in procs:
             p.start()
+        # Poll `check` for the probes as a sender would, from the start, recording when
+        # each turns suppressed.
+        visible: dict[str, float] = {}
+        done_sending = threading.Event()
+
+        def poll() -> None:
+            while True:
+                pending = [r for r in probes if r not in visible]
+                now = time.time()
+                for result in ledger.check(pending):
+                    if result.verdict == "suppressed":
+                        visible[result.address] = now
+                if done_sending.is_set():
+                    counts = spool.counts(engine)
+                    if counts.get("pending", 0) + counts.get("processing", 0) == 0 \
+                            or time.time() - started > 300:
+                        return
+                time.sleep(0.05)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
         stamps: dict[str, float] = {}
         for _ in procs:
             stamps.update(dict(queue.get()))
         for p in procs:
             p.join()
         sent = time.time()
-        # Poll `check` for the probes as a sender would, recording when each turns suppressed.
-        visible: dict[str, float] = {}
-        while True:
-            now = time.time()
-            pending = [r for r in probes if r not in visible]
-            for result in ledger.check(pending):
-                if result.verdict == "suppressed":
-                    visible[result.address] = now
-            counts = spool.counts(engine)
-            if not pending or now - sent > 120:
-                if counts.get("pending", 0) + counts.get("processing", 0) == 0:
-                    break
-            time.sleep(0.01)
+        done_sending.set()
+        poller.join()
         drained = time.time()
         latencies = sorted(visible[r] - stamps[r] for r in probes if r in visible and r in stamps)
         total = len(load)
@@ -133,7 +146,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="intake processes in all: `serve` plus workers-1 `postwarden worker`")
+    parser.add_argument("--intake-workers", type=int, default=1,
+                        help="worker processes `serve` starts itself (setting intake_workers)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

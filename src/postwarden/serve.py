@@ -1,11 +1,16 @@
-"""`postwarden serve`: the HTTP API, the SMTP feedback intake and an intake worker in
-one process. More workers may run elsewhere (`postwarden worker`) on the same database."""
+"""`postwarden serve`: the HTTP API and the SMTP feedback intake in one process, and
+intake workers in processes of their own. Python runs one thread at a time per
+process: a worker busy parsing in the server's process would hold up every SMTP
+reply. More workers may run anywhere (`postwarden worker`) on the same database."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import threading
+from multiprocessing.synchronize import Event as ProcessEvent
 
 import uvicorn
 
@@ -19,18 +24,33 @@ from postwarden.ledger.db import make_engine, require_schema
 log = logging.getLogger("postwarden")
 
 
+def _worker_process(settings: settings_mod.Settings, parent: int, wake: ProcessEvent) -> None:
+    """One intake worker; it stops when the server that started it is gone. Spool
+    entries left by a crash are taken first thing: the worker starts with a pass."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+
+    def parent_gone() -> None:
+        if os.getppid() != parent:
+            stop.set()
+
+    IntakeWorker(make_engine(settings.database_url), settings).run_forever(stop, on_idle=parent_gone,
+                                                                           wake=wake)
+
+
 async def serve(settings: settings_mod.Settings) -> None:
     engine = make_engine(settings.database_url)
     require_schema(engine)
-    worker = IntakeWorker(engine, settings)
-    stop = threading.Event()
-    # Spool entries left by a crash are picked up first thing: the worker starts with a pass.
-    thread = threading.Thread(target=worker.run_forever, args=(stop,), name="intake-worker", daemon=True)
-    thread.start()
-    smtp = None
+    spawn = multiprocessing.get_context("spawn")
+    wake = spawn.Event()
+    workers = [spawn.Process(target=_worker_process, args=(settings, os.getpid(), wake), daemon=True,
+                             name=f"intake-worker-{n}") for n in range(max(1, int(settings.intake_workers)))]
+    for process in workers:
+        process.start()
     writer = spool.SpoolWriter(engine)
+    smtp = None
     if int(settings.smtp_port):
-        smtp = await start_server(writer, settings, on_stored=worker.wake.set)
+        smtp = await start_server(writer, settings, on_stored=wake.set)
         log.info("SMTP feedback intake on %s:%s for @%s", settings.smtp_host, settings.smtp_port,
                  settings.intake_domain)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host=str(settings.http_host),
@@ -38,13 +58,13 @@ async def serve(settings: settings_mod.Settings) -> None:
     try:
         await server.serve()
     finally:
-        stop.set()
-        worker.wake.set()
         if smtp is not None:
             smtp.close()
             await smtp.wait_closed()
         writer.close()
-        thread.join(timeout=5)
+        for process in workers:
+            process.terminate()
+            process.join(timeout=5)
 
 
 def run(settings: settings_mod.Settings) -> None:

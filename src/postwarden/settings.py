@@ -63,6 +63,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("intake_tenant", "default", "Tenant for feedback that carries no token naming one."),
     Setting("token_key", "", "HMAC key of VERP and unsubscribe tokens; empty: the key made "
             "by `postwarden init` and kept in the database."),
+    Setting("intake_workers", 1, "Intake worker processes `postwarden serve` starts (at least 1)."),
     Setting("worker_lease_seconds", 15.0, "How long a worker's claim on spool entries lasts; a "
             "worker that dies leaves them to others once it runs out."),
     Setting("worker_poll_seconds", 0.2, "How often an intake worker looks for new spool entries "

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
@@ -29,7 +29,7 @@ from postwarden.intake.translate import feedback_from
 from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.models import SPOOL
 from postwarden.ledger.secrets import token_key
-from postwarden.ledger.service import FeedbackBatch, utcnow
+from postwarden.ledger.service import FeedbackBatch, Outcome, utcnow
 from postwarden.ledger.tenants import tenant_name
 from postwarden.parse import parse_message
 
@@ -43,12 +43,19 @@ TRANSACTION_SIZE = 50
 @dataclass
 class EntryResult:
     state: str  # done / unrecognised
+    queued: int = 0  # feedback handed to the ledger, applied when the transaction ends
     notes: list[str] = field(default_factory=list)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     kind: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({"kind": self.kind, "notes": self.notes, "outcomes": self.outcomes})
+
+
+class Wakeable(Protocol):
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class IntakeWorker:
@@ -74,9 +81,14 @@ class IntakeWorker:
             self.process_many(ids[start:start + TRANSACTION_SIZE])
         return len(ids)
 
-    def run_forever(self, stop: threading.Event, on_idle: Callable[[], None] | None = None) -> None:
+    def run_forever(self, stop: threading.Event, on_idle: Callable[[], None] | None = None,
+                    wake: Wakeable | None = None) -> None:
+        """Work until ``stop`` is set; when idle, wait for ``wake`` (set by whoever
+        spools new input) or the poll interval, whichever comes first."""
+        wake = wake or self.wake
         poll = float(self.settings.worker_poll_seconds)
         while not stop.is_set():
+            wake.clear()
             try:
                 taken = self.run_once()
             except Exception:  # the worker outlives a database hiccup; the spool keeps the input
@@ -85,8 +97,7 @@ class IntakeWorker:
             if taken == 0:
                 if on_idle:
                     on_idle()
-                self.wake.wait(poll)
-                self.wake.clear()
+                wake.wait(poll)
 
     def process_many(self, ids: list[int]) -> None:
         """Process claimed entries in one transaction; if that fails, one by one, so a
@@ -110,10 +121,12 @@ class IntakeWorker:
             rows = conn.execute(select(SPOOL).where(SPOOL.c.id.in_(ids), SPOOL.c.state == "processing")
                                 .order_by(SPOOL.c.id)).all()
             done = []
-            for row in rows:
-                result = self._process(tx, row)
-                done.append({"entry_id": row.id, "state": result.state, "result": result.to_json()})
-            tx.flush()
+            results = [(row.id, self._process(tx, row)) for row in rows]
+            tx.apply()
+            for entry_id, result in results:
+                if result.queued and not result.outcomes:
+                    result.state = "unrecognised"
+                done.append({"entry_id": entry_id, "state": result.state, "result": result.to_json()})
             if done:
                 conn.execute(update(SPOOL).where(SPOOL.c.id == bindparam("entry_id")).values(
                     state=bindparam("state"), result=bindparam("result"), processed_at=utcnow(),
@@ -132,18 +145,22 @@ class IntakeWorker:
     # ---- one entry ----------------------------------------------------------------------
 
     def _process(self, tx: _Tx, row: Any) -> EntryResult:
+        result = EntryResult("done")
         if row.channel == "smtp":
-            return self._process_mail(tx, json.loads(row.envelope), bytes(row.body))
-        if row.channel == "import":
+            self._process_mail(tx, json.loads(row.envelope), bytes(row.body), result)
+        elif row.channel == "import":
             envelope = json.loads(row.envelope)
-            return self._process_parsed(tx, bytes(row.body), None, envelope.get("tenant_id"),
-                                        f"import:{envelope.get('source', '')}"[:200])
-        return EntryResult("unrecognised", [f"no processor for channel {row.channel!r}"])
+            self._process_parsed(tx, bytes(row.body), None, envelope.get("tenant_id"),
+                                 f"import:{envelope.get('source', '')}"[:200], result)
+        else:
+            result.notes.append(f"no processor for channel {row.channel!r}")
+        if not result.queued:
+            result.state = "unrecognised"
+        return result
 
-    def _process_mail(self, tx: _Tx, envelope: dict[str, Any], raw: bytes) -> EntryResult:
+    def _process_mail(self, tx: _Tx, envelope: dict[str, Any], raw: bytes, result: EntryResult) -> None:
         routes = [r for r in (route(a, self.settings.intake_domain) for a in envelope.get("rcpt_tos", []))
                   if r is not None]
-        result = EntryResult("done")
         verp: VerpRef | None = None
         for r in routes:
             if r.role == "unsubscribe":
@@ -154,34 +171,22 @@ class IntakeWorker:
                 except BadToken as exc:
                     log.warning("intake: ignoring VERP token of %s: %s", r.address, exc.message)
                     result.notes.append(f"VERP token ignored: {exc.message}")
-        if not any(r.role in ("bounce", "verp", "fbl") for r in routes):
-            if not result.outcomes:
-                result.state = "unrecognised"
-            return result
-        role = "fbl" if any(r.role == "fbl" for r in routes) else "bounce"
-        parsed = self._process_parsed(tx, raw, verp, verp.tenant_id if verp else None, f"smtp:{role}")
-        result.notes += parsed.notes
-        result.outcomes += parsed.outcomes
-        result.kind = parsed.kind
-        if not result.outcomes:
-            result.state = "unrecognised"
-        return result
+        if any(r.role in ("bounce", "verp", "fbl") for r in routes):
+            role = "fbl" if any(r.role == "fbl" for r in routes) else "bounce"
+            self._process_parsed(tx, raw, verp, verp.tenant_id if verp else None, f"smtp:{role}", result)
 
     def _process_parsed(self, tx: _Tx, raw: bytes, verp: VerpRef | None, tenant_id: int | None,
-                        source: str) -> EntryResult:
+                        source: str, result: EntryResult) -> None:
         parsed = parse_message(raw)
-        result = EntryResult("done", kind=parsed.kind)
+        result.kind = parsed.kind
         if parsed.error:
             result.notes.append(f"parser: {parsed.error}")
         feedbacks = feedback_from(parsed, raw, verp, source)
         if not feedbacks:
-            result.state = "unrecognised"
             result.notes.append(f"no delivery-status records (kind {parsed.kind})")
-            return result
         tenant: int | str = tenant_id if tenant_id is not None else str(self.settings.intake_tenant)
         for feedback in feedbacks:
             self._apply(tx, tenant, feedback, result)
-        return result
 
     def _unsubscribe_by_mail(self, tx: _Tx, r: Route, raw: bytes, result: EntryResult) -> None:
         assert r.token is not None
@@ -197,30 +202,40 @@ class IntakeWorker:
 
     @staticmethod
     def _apply(tx: _Tx, tenant: int | str, feedback: Feedback, result: EntryResult) -> None:
-        batch = tx.batch(tenant)
-        try:
-            outcome = batch.apply(feedback)
-        except PostwardenError as exc:
-            result.notes.append(f"{feedback.address}: {exc.message}")
-            return
-        result.outcomes.append({"tenant": batch.ledger.tenant_name, "address": outcome.address,
-                                "kind": feedback.kind, "effect": outcome.effect,
-                                "reason": feedback.reason, "reason_class": outcome.reason_class})
-
+        tx.pending.setdefault(tenant, []).append((feedback, result))
+        result.queued += 1
 
 class _Tx:
-    """One worker transaction: a feedback batch per tenant it touches."""
+    """One worker transaction. Feedback from all its entries is applied per tenant in
+    one batch at the end, so the ledger sees a few large statements, not many small."""
 
     def __init__(self, conn: Connection, worker: IntakeWorker) -> None:
         self.conn = conn
         self.worker = worker
-        self.batches: dict[int | str, FeedbackBatch] = {}
+        self.pending: dict[int | str, list[tuple[Feedback, EntryResult]]] = {}
 
-    def batch(self, tenant: int | str) -> FeedbackBatch:
-        if tenant not in self.batches:
-            self.batches[tenant] = FeedbackBatch(self.worker.ledger(tenant), self.conn, "system")
-        return self.batches[tenant]
+    def apply(self) -> None:
+        for tenant, items in self.pending.items():
+            ledger = self.worker.ledger(tenant)
+            with ledger.batch(self.conn) as batch:
+                outcomes: list[Outcome | None]
+                try:
+                    outcomes = list(batch.apply_all([feedback for feedback, _ in items]))
+                except PostwardenError:
+                    # A piece the ledger refuses (say an address it cannot read) must not
+                    # hold up the rest: apply one by one and note the refusals.
+                    outcomes = [self._one(batch, feedback, result) for feedback, result in items]
+            for (feedback, result), outcome in zip(items, outcomes, strict=True):
+                if outcome is not None:
+                    result.outcomes.append({
+                        "tenant": ledger.tenant_name, "address": outcome.address, "kind": feedback.kind,
+                        "effect": outcome.effect, "reason": feedback.reason,
+                        "reason_class": outcome.reason_class})
 
-    def flush(self) -> None:
-        for batch in self.batches.values():
-            batch.flush()
+    @staticmethod
+    def _one(batch: FeedbackBatch, feedback: Feedback, result: EntryResult) -> Outcome | None:
+        try:
+            return batch.apply(feedback)
+        except PostwardenError as exc:
+            result.notes.append(f"{feedback.address}: {exc.message}")
+            return None
