@@ -8,11 +8,18 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from postwarden import settings as settings_mod
+from postwarden.api.app import create_app
 
 POSTWARDEN = str(Path(sys.executable).with_name("postwarden"))
 
@@ -70,3 +77,25 @@ def start(db_url: str, log: Path, *, tenant: str = "default", extra_env: dict[st
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"postwarden serve did not start: {log.read_text()[-2000:]}")
+
+
+@dataclass
+class InThread:
+    """A postwarden HTTP app served by uvicorn on loopback in this process."""
+
+    url: str
+    app: FastAPI
+
+
+def serve_in_thread(engine: Engine) -> InThread:
+    port = free_port()
+    settings = settings_mod.load(env={}, database_url=engine.url.render_as_string(hide_password=False))
+    app = create_app(settings, engine)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test HTTP server did not start")
+        time.sleep(0.02)
+    return InThread(f"http://127.0.0.1:{port}", app)

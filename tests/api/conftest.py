@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from postwarden import settings as settings_mod
-from postwarden.api.app import create_app
 from postwarden.ledger.tenants import create_api_key
+from tests.servers import serve_in_thread
 
 _servers: dict[str, str] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(engine: Engine) -> str:
-    port = _free_port()
-    settings = settings_mod.load(env={}, database_url=engine.url.render_as_string(hide_password=False))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test HTTP server did not start")
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
 def base_url(engine: Engine, db_url: str) -> str:
     if db_url not in _servers:
-        _servers[db_url] = _start(engine)
+        _servers[db_url] = serve_in_thread(engine).url
     return _servers[db_url]
 
 

@@ -15,8 +15,8 @@ from postwarden.intake import spool
 from postwarden.intake.webhooks import store
 from postwarden.ledger import Ledger
 from postwarden.ledger.models import AUDIT, EVENTS, SPOOL
+from tests.servers import InThread
 
-from .conftest import Running
 from .support import SECRETS, fixture, request_for, sendgrid_headers
 
 SAMPLES = {"sendgrid": "sendgrid_batch.json", "mailgun": "mailgun_failed_permanent.json",
@@ -155,7 +155,7 @@ def test_no_secret_set_is_401_with_the_command(http: httpx.Client, engine: Engin
     assert command in reply.json()["error"]["message"]
 
 
-def test_sns_subscription_is_confirmed(server: Running, http: httpx.Client, engine: Engine,
+def test_sns_subscription_is_confirmed(server: InThread, http: httpx.Client, engine: Engine,
                                        tenant: str) -> None:
     ledger = _ledger(engine, tenant)
     visited: list[str] = []

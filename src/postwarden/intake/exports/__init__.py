@@ -143,3 +143,17 @@ def require(columns: Iterable[str], needed: Iterable[str], fmt: str) -> Problem 
     if missing:
         return Problem(1, f"not a {fmt} export: the header lacks {', '.join(missing)}")
     return None
+
+
+def csv_format(name: str, description: str, required: list[str], label: str,
+               convert: Callable[[int, Mapping[str, str]], ImportRow | None]) -> ExportFormat:
+    """A format that is a CSV file with a header naming at least ``required``."""
+
+    def read(stream: TextIO) -> Iterator[Item]:
+        problem = require(header_columns(stream), required, label)
+        if problem:
+            yield problem
+            return
+        yield from rows_from(csv_records(stream), convert)
+
+    return ExportFormat(name, description, read)

@@ -4,18 +4,9 @@ all mail, any other tag is a topic)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TextIO
+from collections.abc import Mapping
 
-from postwarden.intake.exports import (
-    ExportFormat,
-    Item,
-    csv_records,
-    header_columns,
-    parse_time,
-    require,
-    rows_from,
-)
+from postwarden.intake.exports import csv_format, parse_time
 from postwarden.ledger.service import ImportRow
 
 
@@ -34,12 +25,6 @@ def _convert(line: int, values: Mapping[str, str]) -> ImportRow:
     return ImportRow(line, address, "complaint", created_at=created, note="Mailgun complaint")
 
 
-def read(stream: TextIO) -> Iterator[Item]:
-    problem = require(header_columns(stream), ["address"], "Mailgun")
-    if problem:
-        yield problem
-        return
-    yield from rows_from(csv_records(stream), _convert)
-
-
-FORMAT = ExportFormat("mailgun", "Mailgun bounces, complaints or unsubscribes (CSV)", read)
+FORMAT = csv_format(
+    "mailgun", "Mailgun bounces, complaints or unsubscribes (CSV)", ["address"], "Mailgun", _convert
+)

@@ -3,18 +3,9 @@ class), ``scope`` and ``created_at``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TextIO
+from collections.abc import Mapping
 
-from postwarden.intake.exports import (
-    ExportFormat,
-    Item,
-    csv_records,
-    header_columns,
-    parse_time,
-    require,
-    rows_from,
-)
+from postwarden.intake.exports import csv_format, parse_time
 from postwarden.ledger.service import ImportRow
 
 
@@ -26,12 +17,6 @@ def _convert(line: int, values: Mapping[str, str]) -> ImportRow:
     )
 
 
-def read(stream: TextIO) -> Iterator[Item]:
-    problem = require(header_columns(stream), ["address"], "postwarden CSV")
-    if problem:
-        yield problem
-        return
-    yield from rows_from(csv_records(stream), _convert)
-
-
-FORMAT = ExportFormat("csv", "address[,reason,scope,created_at] with a header", read)
+FORMAT = csv_format(
+    "csv", "address[,reason,scope,created_at] with a header", ["address"], "postwarden CSV", _convert
+)

@@ -4,19 +4,10 @@ and optionally the message stream, which becomes the scope."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TextIO
+from collections.abc import Mapping
 
 from postwarden.errors import InvalidInput
-from postwarden.intake.exports import (
-    ExportFormat,
-    Item,
-    csv_records,
-    header_columns,
-    parse_time,
-    require,
-    rows_from,
-)
+from postwarden.intake.exports import csv_format, parse_time
 from postwarden.ledger.service import ImportRow
 
 
@@ -39,12 +30,5 @@ def _convert(line: int, values: Mapping[str, str]) -> ImportRow:
                      note=f"Postmark {reason} (origin {origin or 'unknown'})")
 
 
-def read(stream: TextIO) -> Iterator[Item]:
-    problem = require(header_columns(stream), ["emailaddress", "suppressionreason"], "Postmark")
-    if problem:
-        yield problem
-        return
-    yield from rows_from(csv_records(stream), _convert)
-
-
-FORMAT = ExportFormat("postmark", "Postmark suppressions dump (CSV)", read)
+FORMAT = csv_format("postmark", "Postmark suppressions dump (CSV)",
+                    ["emailaddress", "suppressionreason"], "Postmark", _convert)
