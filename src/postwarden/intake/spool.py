@@ -92,8 +92,10 @@ class SpoolWriter:
 def claim(engine: Engine, limit: int, lease: timedelta, now: datetime | None = None) -> list[int]:
     """Take up to ``limit`` entries that are pending or whose worker's lease ran out."""
     now = now or utcnow()
-    ready = ((SPOOL.c.state == "pending")
-             | ((SPOOL.c.state == "processing") & (SPOOL.c.lease_until < now)))
+    # Written so the (state, id) index finds the claimable entries without reading
+    # past the processed ones, which stay in the spool.
+    ready = (SPOOL.c.state.in_(("pending", "processing"))
+             & ((SPOOL.c.state == "pending") | (SPOOL.c.lease_until < now)))
     with engine.begin() as conn:
         query = select(SPOOL.c.id).where(ready).order_by(SPOOL.c.id).limit(limit)
         if conn.dialect.name == "postgresql":
