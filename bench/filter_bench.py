@@ -79,7 +79,7 @@ def run_bogofilter(labels: Path, results: Path) -> dict[str, object]:
                 action = Action.SPAM if scored.returncode == 0 else Action.INBOX
             with path.open("rb") as fh:
                 subprocess.run(["bogofilter", "-d", db, "-s" if item.is_spam else "-n"], stdin=fh, check=True)
-            outcomes.append(Outcome(item.path, score, action, item.is_spam, False))
+            outcomes.append(Outcome(item.path, score, action, item.is_spam, False, score))
             truth = "spam" if item.is_spam else "ham"
             sink.write(f"{item.path}\t{score:.16f}\t{action.value}\t{truth}\n")
         summary = summarise(outcomes, time.perf_counter() - started)

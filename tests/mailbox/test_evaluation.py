@@ -51,13 +51,13 @@ def test_spam_miss_at_low_false_positive_rate_by_hand() -> None:
 
 
 def test_summary_counts_verdicts_and_warmup() -> None:
-    outcomes = [
-        Outcome("a", 0.5, Action.INBOX, True, True),  # abstained spam: a miss, during warm-up
-        Outcome("b", -1.0, Action.INBOX, False, True),
-        Outcome("c", 3.0, Action.SPAM, True, False),
-        Outcome("d", 2.5, Action.SPAM, False, False),  # a false positive
-        Outcome("e", -2.0, Action.INBOX, False, False),
-        Outcome("f", 1.0, Action.INBOX, True, False),  # a miss after warm-up
+    outcomes = [  # reported score (0 while abstaining), verdict, truth, abstained, model's own score
+        Outcome("a", 0.0, Action.INBOX, True, True, 0.5),  # abstained spam: a miss, during warm-up
+        Outcome("b", 0.0, Action.INBOX, False, True, -1.0),
+        Outcome("c", 3.0, Action.SPAM, True, False, 3.0),
+        Outcome("d", 2.5, Action.SPAM, False, False, 2.5),  # a false positive
+        Outcome("e", -2.0, Action.INBOX, False, False, -2.0),
+        Outcome("f", 1.0, Action.INBOX, True, False, 1.0),  # a miss after warm-up
     ]
     summary = summarise(outcomes, seconds=2.0)
     assert summary["messages"] == 6 and summary["spam"] == 3 and summary["ham"] == 3
@@ -66,12 +66,12 @@ def test_summary_counts_verdicts_and_warmup() -> None:
     assert summary["false_negative_rate_after_warmup_pct"] == pytest.approx(50.0)
     assert summary["false_positive_rate_after_warmup_pct"] == pytest.approx(50.0)
     assert summary["abstained"] == 2 and summary["messages_per_second"] == 3.0
-    # ranked by score: spam .5, 3, 1 against ham -1, 2.5, -2 -> wrong pairs (.5,2.5) and
-    # (1,2.5): 2 of 9
-    assert summary["one_minus_roca_pct"] == pytest.approx(100 * 2 / 9, abs=1e-4)
-    # as acted: both abstained messages rank at 0 instead: (0,0) ties, (0,2.5) and
-    # (1,2.5) are wrong: 2.5 of 9
-    assert summary["one_minus_roca_pct_abstaining"] == pytest.approx(100 * 2.5 / 9, abs=1e-4)
+    # as reported: spam 0, 3, 1 against ham 0, 2.5, -2 -> (0,0) ties, (0,2.5) and (1,2.5)
+    # are wrong: 2.5 of 9
+    assert summary["one_minus_roca_pct"] == pytest.approx(100 * 2.5 / 9, abs=1e-4)
+    # the model's own scores: spam .5, 3, 1 against ham -1, 2.5, -2 -> wrong pairs
+    # (.5,2.5) and (1,2.5): 2 of 9
+    assert summary["one_minus_roca_pct_model"] == pytest.approx(100 * 2 / 9, abs=1e-4)
 
 
 def _tiny_labels(folder: Path) -> Path:

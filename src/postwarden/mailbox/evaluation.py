@@ -4,10 +4,9 @@ classified and then learned with its true label, as if the user clicked at once.
 The measures:
 
 * ``one_minus_roca_pct`` — 100 × (1 − area under the ROC curve of the scores); ties
-  count half. Lower is better. The score ranked is the learned model's own score, given
-  even while the filter abstains (its verdict then ignores it);
-  ``one_minus_roca_pct_abstaining`` ranks the neutral score 0 instead for those
-  messages, as the verdict saw it.
+  count half. Lower is better. The score ranked is the one the filter reports: neutral
+  (0) while it abstains. ``one_minus_roca_pct_model`` ranks the learned model's own
+  score instead, even while abstaining: a diagnostic of the model, not of the filter.
 * ``false_positive_rate_pct`` — not-spam sent to spam (or rejected) by the verdict.
 * ``false_negative_rate_pct`` — spam left in the inbox by the verdict (while the model
   abstains, all of it; ``..._after_warmup_pct`` counts only after it stopped abstaining).
@@ -41,10 +40,12 @@ class LabelledMessage:
 class Outcome:
     path: str
     score: float
-    """The learned model's spam log-odds (higher: more spam), abstaining or not."""
+    """The spam log-odds the filter reports (higher: more spam); neutral while abstaining."""
     action: Action
     is_spam: bool
     abstained: bool
+    model_score: float
+    """The learned model's own log-odds, abstaining or not."""
 
 
 def read_labels(labels: Path) -> list[LabelledMessage]:
@@ -84,7 +85,8 @@ def run_online(
         prepared = spam_filter.prepare_view(view, raw, user_of(view, user_header))
         verdict = spam_filter.classify(prepared)
         spam_filter.learn(prepared, is_spam=item.is_spam)
-        yield Outcome(item.path, verdict.model_score, verdict.action, item.is_spam, verdict.abstained)
+        yield Outcome(item.path, verdict.score, verdict.action, item.is_spam, verdict.abstained,
+                      verdict.model_score)
 
 
 def one_minus_roca_pct(scores: Sequence[float], is_spam: Sequence[bool]) -> float | None:
@@ -136,14 +138,14 @@ def summarise(outcomes: Sequence[Outcome], seconds: float) -> dict[str, object]:
     ready = [o for o in outcomes if not o.abstained]
     ready_spam = sum(1 for o in ready if o.is_spam)
     roca = one_minus_roca_pct(scores, truth)
-    roca_abstaining = one_minus_roca_pct([0.0 if o.abstained else o.score for o in outcomes], truth)
+    roca_model = one_minus_roca_pct([o.model_score for o in outcomes], truth)
     miss = spam_miss_at_fpr_pct(scores, truth)
     return {
         "messages": len(outcomes),
         "spam": n_spam,
         "ham": n_ham,
         "one_minus_roca_pct": None if roca is None else round(roca, 4),
-        "one_minus_roca_pct_abstaining": None if roca_abstaining is None else round(roca_abstaining, 4),
+        "one_minus_roca_pct_model": None if roca_model is None else round(roca_model, 4),
         "false_positive_rate_pct": _rate(sum(fp), n_ham),
         "false_negative_rate_pct": _rate(sum(fn), n_spam),
         "false_positives": sum(fp),

@@ -64,8 +64,8 @@ class ModelParams:
     """Step size of a user's own layer."""
     margin: float = 2.5
     """Train while ``label × score`` is below this many log-odds."""
-    min_spam: int = 5
-    min_ham: int = 5
+    min_spam: int = 2
+    min_ham: int = 2
     """The model abstains until it has learned this many spam and not-spam clicks."""
     expire_after: int = 256 * _EPOCH
     """Trainings after which a feature nobody has seen since is reset."""
