@@ -1,6 +1,8 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from postwarden.address import normalize
+from postwarden.address import CANONICAL, _normalize_slow, normalize
 from postwarden.errors import InvalidAddress
 
 
@@ -28,3 +30,15 @@ def test_normalize_gives_canonical_form(raw: str, canonical: str) -> None:
 def test_normalize_refuses_non_addresses(raw: str) -> None:
     with pytest.raises(InvalidAddress):
         normalize(raw)
+
+
+@given(st.text(alphabet="abcXYZ019._+-@ <>\u00fc", max_size=40))
+def test_the_fast_path_accepts_only_what_is_already_canonical(text: str) -> None:
+    if CANONICAL.match(text):
+        assert _normalize_slow(text) == text
+
+
+@pytest.mark.parametrize("text", ["a..b@example.com", "a.@example.com", ".a@example.com", "a@-b.com",
+                                  "a@b-.com", "a@b..com", "x" * 65 + "@example.com", "a@b.c0m"])
+def test_the_fast_path_leaves_odd_shapes_to_the_full_check(text: str) -> None:
+    assert not CANONICAL.match(text)

@@ -1,0 +1,1 @@
+"""The gate: the send-time check and the relay."""

@@ -1,0 +1,78 @@
+"""The in-memory index agrees with the ledger."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from postwarden import settings as settings_mod
+from postwarden.gate.index import Active, SuppressionIndex
+from postwarden.ledger import Feedback, Ledger
+from postwarden.ledger.service import SuppressionFilter
+from tests.conftest import Clock
+
+NOW = datetime(2026, 1, 5, 12, 0, 0)
+
+
+def index_of(rows: list[tuple[str, str, datetime | None]]) -> SuppressionIndex:
+    index = SuppressionIndex()
+    index.load(rows)
+    return index
+
+
+def test_scopes_expiry_and_normalisation() -> None:
+    index = index_of(
+        [
+            ("a@example.com", "*", None),
+            ("b@example.com", "news", None),
+            ("c@example.com", "*", NOW - timedelta(days=1)),
+            ("d@example.com", "*", NOW + timedelta(days=1)),
+        ]
+    )
+    asked = [
+        "<A@Example.COM>",
+        "b@example.com",
+        "c@example.com",
+        "d@example.com",
+        "e@example.com",
+        "not an address",
+    ]
+    assert index.suppressed(asked, "*", NOW) == [0, 3, 5]
+    assert index.suppressed(asked, "news", NOW) == [0, 1, 3, 5]
+    assert index.suppressed(asked, "billing", NOW) == [0, 3, 5]
+
+
+def test_overlay_overrides_and_compaction_keeps_the_answer() -> None:
+    index = index_of([("a@example.com", "*", None), ("b@example.com", "*", None)])
+    index.update("a@example.com", [])  # lifted
+    index.update("c@example.com", [Active("*", None)])  # new
+    index.update("b@example.com", [Active("news", None)])  # only a topic now
+    asked = ["a@example.com", "b@example.com", "c@example.com"]
+    before = (index.suppressed(asked, "*", NOW), index.suppressed(asked, "news", NOW))
+    assert before == ([2], [1, 2])
+    index.compact()
+    assert (index.suppressed(asked, "*", NOW), index.suppressed(asked, "news", NOW)) == before
+    assert len(index) == 2 and index.nbytes == 2 * 14
+
+
+def test_index_agrees_with_the_ledger(engine: Engine, tenant: str, clock: Clock) -> None:
+    ledger = Ledger(engine, tenant, settings_mod.load(env={}), clock=clock)
+    rng = random.Random(5)
+    addresses = [f"user{n}@example.org" for n in range(60)]
+    for address in addresses:
+        choice = rng.randrange(5)
+        if choice == 0:
+            ledger.apply(Feedback(address, "bounce", "t", reason="userunknown", reply_code="550"))
+        elif choice == 1:
+            ledger.apply(Feedback(address, "unsubscribe", "t", scope="news"))
+        elif choice == 2:
+            ledger.suppress(address, "manual", actor="op")
+            if rng.random() < 0.5:
+                ledger.lift(address, note="back", actor="op")
+    rows = ledger.find(SuppressionFilter(), limit=10_000)
+    index = index_of([(r.address, r.scope, r.expires_at) for r in rows])
+    for scope in ("*", "news", "billing"):
+        expected = [n for n, r in enumerate(ledger.check(addresses, scope)) if r.verdict == "suppressed"]
+        assert index.suppressed(addresses, scope, clock.now) == expected
