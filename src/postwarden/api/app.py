@@ -19,6 +19,7 @@ from postwarden import __version__
 from postwarden import settings as settings_mod
 from postwarden.api import unsubscribe, webhooks
 from postwarden.errors import ImportFileInvalid, PostwardenError, Unauthorized
+from postwarden.gate.service import Gate
 from postwarden.intake import exports, spool
 from postwarden.ledger import Consent, Feedback, Ledger
 from postwarden.ledger import export as export_mod
@@ -125,6 +126,7 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
     app.state.engine = engine
     app.state.settings = settings
     app.state.ledgers = {}
+    app.state.gates = {}
 
     @app.exception_handler(PostwardenError)
     async def _postwarden_error(_: Request, exc: PostwardenError) -> JSONResponse:
@@ -143,8 +145,13 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
         return {"status": "ok", "version": __version__}
 
     @app.post("/v1/check")
-    def check(body: CheckIn, ledger: Auth) -> dict[str, Any]:
-        return {"results": [check_json(r) for r in ledger.check(body.addresses, body.scope)]}
+    def check(body: CheckIn, ledger: Auth, request: Request) -> dict[str, Any]:
+        """May I send to these? Answered from the gate's in-memory index, current with
+        every change any process made before the call."""
+        gates: dict[int, Gate] = request.app.state.gates
+        if ledger.tenant_id not in gates:
+            gates[ledger.tenant_id] = Gate(ledger)
+        return {"results": [check_json(r) for r in gates[ledger.tenant_id].check(body.addresses, body.scope)]}
 
     @app.post("/v1/suppressions", status_code=201)
     def suppress(body: SuppressIn, ledger: Auth, request: Request) -> dict[str, Any]:

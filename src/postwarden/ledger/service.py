@@ -531,6 +531,36 @@ class Ledger:
             raise NotFound(f"no evidence with id {evidence_id}")
         return str(row.content_type), bytes(row.body)
 
+    # ---- change feed (for in-memory copies such as the gate's index) -------------------
+
+    def change_sequence(self) -> int:
+        """The audit chain's newest sequence number: it moves on every suppression change."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(TENANTS.c.audit_seq)
+                                    .where(TENANTS.c.id == self.tenant_id)).scalar_one())
+
+    def changed_since(self, seq: int) -> tuple[int, set[str]]:
+        """The newest sequence number and the addresses whose suppressions changed after ``seq``."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(AUDIT.c.seq, AUDIT.c.address).where(
+                AUDIT.c.tenant_id == self.tenant_id, AUDIT.c.seq > seq)).all()
+        return max((int(r.seq) for r in rows), default=seq), {str(r.address) for r in rows}
+
+    def active(self, addresses: Iterable[str] | None = None) -> Iterator[tuple[str, str, datetime | None]]:
+        """``(address, scope, expires_at)`` of active suppressions, of all or of ``addresses``."""
+        query = select(SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope, SUPPRESSIONS.c.expires_at).where(
+            SUPPRESSIONS.c.tenant_id == self.tenant_id, SUPPRESSIONS.c.state == "active")
+        with self.engine.connect() as conn:
+            if addresses is None:
+                for row in conn.execution_options(yield_per=50_000).execute(query):
+                    yield str(row.address), str(row.scope), row.expires_at
+                return
+            ordered = sorted(addresses)
+            for start in range(0, len(ordered), bulk.SQLITE_BATCH):
+                for row in conn.execute(query.where(
+                        SUPPRESSIONS.c.address.in_(ordered[start:start + bulk.SQLITE_BATCH]))):
+                    yield str(row.address), str(row.scope), row.expires_at
+
     # ---- audit ----------------------------------------------------------------------
 
     def audit_for(self, address: str | None = None, limit: int | None = None) -> list[Any]:

@@ -1,0 +1,60 @@
+"""The gate answers as the ledger does, and sees every change at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from postwarden import settings as settings_mod
+from postwarden.gate import service
+from postwarden.gate.service import Gate
+from postwarden.ledger import Consent, Feedback, Ledger
+from tests.conftest import Clock
+
+
+def verdicts(gate: Gate, addresses: list[str], scope: str = "*") -> list[tuple[str, str | None]]:
+    return [(r.verdict, r.reason_class) for r in gate.check(addresses, scope)]
+
+
+def test_changes_by_another_process_are_enforced_at_the_next_check(
+    engine: Engine, tenant: str, clock: Clock
+) -> None:
+    settings = settings_mod.load(env={})
+    ours, theirs = Ledger(engine, tenant, settings, clock), Ledger(engine, tenant, settings, clock)
+    ours.suppress("old@example.com", "manual", actor="op")
+    gate = Gate(ours)
+    asked = ["Old@Example.com", "new@example.com", "fan@example.com", "nonsense"]
+    assert verdicts(gate, asked) == [
+        ("suppressed", "manual"),
+        ("allowed", None),
+        ("allowed", None),
+        ("suppressed", "invalid"),
+    ]
+    theirs.apply(Feedback("new@example.com", "complaint", "fbl", feedback_type="abuse"))
+    theirs.apply(Feedback("fan@example.com", "unsubscribe", "t", scope="news"))
+    theirs.lift("old@example.com", note="back", actor="op")
+    assert verdicts(gate, asked) == [
+        ("allowed", None),
+        ("suppressed", "complaint"),
+        ("allowed", None),
+        ("suppressed", "invalid"),
+    ]
+    assert verdicts(gate, asked, "news")[2] == ("suppressed", "unsubscribe")
+    theirs.lift(
+        "new@example.com", note="confirmed", actor="op", consent=Consent("Dana", "phone", "yes please")
+    )
+    assert verdicts(gate, asked)[1] == ("allowed", None)
+
+
+def test_compaction_keeps_the_answers(engine: Engine, tenant: str, clock: Clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(service, "COMPACT_AFTER", 3)
+    ledger = Ledger(engine, tenant, settings_mod.load(env={}), clock)
+    gate = Gate(ledger)
+    addresses = [f"c{n}@example.com" for n in range(8)]
+    for n, address in enumerate(addresses):
+        ledger.suppress(address, "manual", actor="op")
+        if n % 3 == 0:
+            ledger.lift(address, note="back", actor="op")
+        gate.check(addresses[:1])
+    expected = [r.verdict for r in ledger.check(addresses)]
+    assert [r.verdict for r in gate.check(addresses)] == expected
+    assert expected.count("allowed") == 3
