@@ -113,3 +113,17 @@ def test_one_tenant_key_cannot_touch_another_tenant(api: httpx.Client, engine: E
     response = httpx.post(f"{base}/v1/suppressions/private@example.com/lift", json={"note": "x"},
                           headers=headers)
     assert response.status_code == 404
+
+
+def test_contact_card_shows_status_feedback_evidence_and_audit(api: httpx.Client) -> None:
+    api.post("/v1/events", json={"address": "card@example.com", "kind": "unsubscribe", "scope": "news"})
+    api.post("/v1/events", json={"address": "card@example.com", "kind": "bounce", "reason": "blocked",
+                                 "reply_code": "554", "status": "5.7.1"})
+    card = api.get("/v1/contacts/Card@Example.com").json()
+    assert card["address"] == "card@example.com"
+    assert card["status"]["*"]["verdict"] == "allowed"
+    assert card["status"]["news"]["verdict"] == "suppressed"
+    assert card["status"]["news"]["lift"] == "resubscribe"
+    assert [e["effect"] for e in card["events"]] == ["alert", "suppress"]
+    assert [a["action"] for a in card["audit"]] == ["created"]
+    assert api.get("/v1/contacts/not-an-address").status_code == 422

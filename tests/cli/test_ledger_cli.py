@@ -123,3 +123,12 @@ def test_tenants_and_keys(db_url: str, engine: Engine, tenant: str) -> None:
     key = pw(db_url, "default", "key", "create", "--tenant", name)
     assert key.returncode == 0 and key.stdout.strip().startswith("pw_")
     assert pw(db_url, "default", "tenant", "create", name).returncode == 1
+
+
+def test_contact_card(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("suppress", "card@example.com", "--reason", "hard_bounce", "--note", "bounced")
+    card = json.loads(cli("contact", "Card@Example.com", "--json").stdout)
+    assert card["status"]["*"]["verdict"] == "suppressed" and card["status"]["*"]["lift"] == "recheck"
+    assert [a["action"] for a in card["audit"]] == ["created"]
+    shown = cli("contact", "card@example.com").stdout
+    assert "suppressed" in shown and "hard_bounce" in shown and "created" in shown

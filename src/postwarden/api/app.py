@@ -19,6 +19,7 @@ from postwarden import __version__
 from postwarden import settings as settings_mod
 from postwarden.api import unsubscribe, webhooks
 from postwarden.errors import ImportFileInvalid, PostwardenError, Unauthorized
+from postwarden.gate.contact import contact_card
 from postwarden.gate.service import Gate
 from postwarden.intake import exports, spool
 from postwarden.ledger import Consent, Feedback, Ledger
@@ -241,6 +242,13 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
         ), actor=_actor(request))
         return {"address": outcome.address, "effect": outcome.effect, "reason_class": outcome.reason_class,
                 "scope": outcome.scope, "why": outcome.why}
+
+    @app.get("/v1/contacts/{address}")
+    def contact(address: str, ledger: Auth,
+                scope: Annotated[list[str] | None, Query(description="Topics to show status for.")] = None,
+                ) -> dict[str, Any]:
+        """The contact card: status per scope, feedback with evidence links, the audit trail."""
+        return contact_card(ledger, address, scope)
 
     @app.get("/v1/audit")
     def audit(ledger: Auth, address: str | None = None, limit: int = 500) -> dict[str, Any]:

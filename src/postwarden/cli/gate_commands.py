@@ -1,0 +1,48 @@
+"""The contact card on the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from postwarden.cli.app import app, context, handles_errors, stdout
+from postwarden.gate.contact import contact_card
+from postwarden.ledger import Ledger
+from postwarden.ledger.db import make_engine
+
+
+@app.command()
+@handles_errors
+def contact(
+    ctx: typer.Context,
+    address: str,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole card as JSON.")] = False,
+) -> None:
+    """Everything about one address: may we send, why not, feedback, audit trail."""
+    obj = context(ctx)
+    card = contact_card(Ledger(make_engine(obj.settings.database_url), obj.tenant, obj.settings), address)
+    if as_json:
+        typer.echo(json.dumps(card, indent=2))
+        return
+    stdout.print(f"[bold]{card['address']}[/]")
+    for scope, status in card["status"].items():
+        if status["verdict"] == "allowed":
+            stdout.print(f"  scope {scope}: [green]allowed[/]")
+            continue
+        reason = status["reason"] or "no bounce reason"
+        stdout.print(f"  scope {scope}: [red]suppressed[/] — {status['reason_class']} ({reason}) since "
+                     f"{status['since']}; {status['lift_explanation']}", highlight=False)
+    events = Table("at", "kind", "reason", "effect", "code", "diagnostic", "evidence", title="feedback")
+    for e in card["events"]:
+        events.add_row(e["at"], e["kind"], e["reason"] or e["feedback_type"] or "", e["effect"],
+                       " ".join(x for x in (e["reply_code"], e["status"]) if x),
+                       (e["diagnostic"] or "")[:80], e["evidence"] or "")
+    stdout.print(events)
+    audit = Table("#", "at", "actor", "action", "scope", "class", "note", title="audit trail")
+    for a in card["audit"]:
+        audit.add_row(str(a["seq"]), a["at"], a["actor"], a["action"], a["scope"], a["reason_class"] or "",
+                      a["note"])
+    stdout.print(audit)
