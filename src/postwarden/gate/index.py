@@ -2,12 +2,13 @@
 on every recipient of every send.
 
 The bulk is fixed-width columns in numpy arrays sorted by a 64-bit hash of the
-canonical address: hash, scope number and expiry, 14 bytes a suppression. A batch
-check hashes the addresses and looks them all up with one ``searchsorted``. Python's
-own string hash is used: fast, and its per-process seed does not matter to an index
-that lives in one process. A hash match can only err one way: an allowed address that
-shares all 64 bits with a suppressed one would be refused (about one check in 10^12
-against ten million suppressions); a suppressed address is never let through.
+canonical address: hash, scope, reason class, bounce reason, since and until, 20 bytes
+a suppression. A batch check hashes the addresses and probes the sorted keys in key
+order (one pass over the array rather than a cache miss per address). Python's own
+string hash is used: fast, and its per-process seed does not matter to an index that
+lives in one process. A hash match can only err one way: an allowed address that
+shares all 64 bits with a suppressed one would be reported suppressed (about one check
+in 10^12 against ten million suppressions); a suppressed address is never let through.
 
 Changes (from the ledger's audit log, which orders every change by sequence number)
 go to an overlay that holds, for each changed address, its complete current state and
@@ -25,20 +26,40 @@ import numpy.typing as npt
 
 from postwarden.address import CANONICAL, normalize
 from postwarden.errors import InvalidAddress
+from postwarden.ledger.policy import REASON_CLASSES
 
 NEVER = 0xFFFFFFFF
+UNKNOWN = -1  # a suppressed position whose details the index cannot give alone
 
 
 @dataclass(frozen=True)
 class Active:
-    """One active suppression of an address, as far as the gate needs it."""
+    """One active suppression of an address, as the gate keeps it."""
 
     scope: str
+    reason_class: str
+    reason: str | None
+    since: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Found:
+    """Why a checked address is suppressed, from the index alone."""
+
+    scope: str
+    reason_class: str
+    reason: str | None
+    since: datetime
     expires_at: datetime | None
 
 
 def _seconds(value: datetime | None) -> int:
     return NEVER if value is None else int(value.replace(tzinfo=UTC).timestamp())
+
+
+def _datetime(seconds: int) -> datetime | None:
+    return None if seconds == NEVER else datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 
 
 def canonical(raw: str) -> str | None:
@@ -53,32 +74,58 @@ def canonical(raw: str) -> str | None:
         return None
 
 
+class _Names:
+    """Small vocabularies (scopes, bounce reasons) stored as numbers."""
+
+    def __init__(self, *first: str | None) -> None:
+        self.ids: dict[str | None, int] = {}
+        self.names: list[str | None] = []
+        for name in first:
+            self.id(name)
+
+    def id(self, name: str | None) -> int:
+        if name not in self.ids:
+            self.ids[name] = len(self.names)
+            self.names.append(name)
+        return self.ids[name]
+
+
 class SuppressionIndex:
     def __init__(self) -> None:
-        self._scopes: dict[str, int] = {"*": 0}
+        self._scopes = _Names("*")
+        self._reasons = _Names(None)
         self._keys: npt.NDArray[np.int64] = np.empty(0, np.int64)
         self._scope: npt.NDArray[np.uint16] = np.empty(0, np.uint16)
+        self._class: npt.NDArray[np.uint8] = np.empty(0, np.uint8)
+        self._reason: npt.NDArray[np.uint8] = np.empty(0, np.uint8)
+        self._since: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
         self._until: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
         self._overlay: dict[str, list[Active]] = {}
 
-    def _scope_id(self, scope: str) -> int:
-        return self._scopes.setdefault(scope, len(self._scopes))
+    # ---- contents ------------------------------------------------------------------------
 
-    def load(self, rows: Iterable[tuple[str, str, datetime | None]]) -> None:
-        """Replace the contents with ``(canonical address, scope, expires_at)`` rows."""
-        # Typed buffers: ten million rows take 140 MB here, not gigabytes of Python ints.
-        keys, scopes, until = array("q"), array("H"), array("I")
-        for address, scope, expires_at in rows:
-            keys.append(hash(address))
-            scopes.append(self._scope_id(scope))
-            until.append(_seconds(expires_at))
-        self._set(np.frombuffer(keys, np.int64), np.frombuffer(scopes, np.uint16),
-                  np.frombuffer(until, np.uint32))
+    def load(self, rows: Iterable[tuple[str, Active]]) -> None:
+        """Replace the contents with ``(canonical address, suppression)`` rows."""
+        # Typed buffers: ten million rows take 200 MB here, not gigabytes of Python ints.
+        columns = {name: array(code) for name, code in
+                   (("keys", "q"), ("scope", "H"), ("class", "B"), ("reason", "B"), ("since", "I"),
+                    ("until", "I"))}
+        classes = {name: n for n, name in enumerate(REASON_CLASSES)}
+        for address, row in rows:
+            columns["keys"].append(hash(address))
+            columns["scope"].append(self._scopes.id(row.scope))
+            columns["class"].append(classes[row.reason_class])
+            columns["reason"].append(min(self._reasons.id(row.reason), 255))
+            columns["since"].append(_seconds(row.since))
+            columns["until"].append(_seconds(row.expires_at))
+        self._set(*(np.frombuffer(columns[name], dtype) for name, dtype in (
+            ("keys", np.int64), ("scope", np.uint16), ("class", np.uint8), ("reason", np.uint8),
+            ("since", np.uint32), ("until", np.uint32))))
 
-    def _set(self, keys: npt.NDArray[np.int64], scopes: npt.NDArray[np.uint16],
-             until: npt.NDArray[np.uint32]) -> None:
-        order = np.argsort(keys, kind="stable")
-        self._keys, self._scope, self._until = keys[order], scopes[order], until[order]
+    def _set(self, *columns: npt.NDArray[np.generic]) -> None:
+        order = np.argsort(columns[0], kind="stable")
+        (self._keys, self._scope, self._class, self._reason, self._since,
+         self._until) = (c[order] for c in columns)  # type: ignore[assignment]
         self._overlay = {}
 
     def update(self, address: str, active: Sequence[Active]) -> None:
@@ -87,48 +134,76 @@ class SuppressionIndex:
 
     def compact(self) -> None:
         """Fold the overlay into the arrays (after many changes)."""
-        changed = np.array([hash(a) for a in self._overlay], np.int64)
-        keep = ~np.isin(self._keys, changed)
-        extra = [(a, s) for a, rows in self._overlay.items() for s in rows]
-        self._set(np.concatenate([self._keys[keep], np.array([hash(a) for a, _ in extra], np.int64)]),
-                  np.concatenate([self._scope[keep],
-                                  np.array([self._scope_id(s.scope) for _, s in extra], np.uint16)]),
-                  np.concatenate([self._until[keep],
-                                  np.array([_seconds(s.expires_at) for _, s in extra], np.uint32)]))
+        keep = ~np.isin(self._keys, np.array([hash(a) for a in self._overlay], np.int64))
+        kept = [c[keep] for c in (self._keys, self._scope, self._class, self._reason, self._since,
+                                  self._until)]
+        extra = SuppressionIndex()
+        extra._scopes, extra._reasons = self._scopes, self._reasons
+        extra.load((a, row) for a, rows in self._overlay.items() for row in rows)
+        added = (extra._keys, extra._scope, extra._class, extra._reason, extra._since, extra._until)
+        self._set(*(np.concatenate([old, new]) for old, new in zip(kept, added, strict=True)))
 
     def __len__(self) -> int:
         return len(self._keys) + sum(len(rows) for rows in self._overlay.values())
 
     @property
     def nbytes(self) -> int:
-        return self._keys.nbytes + self._scope.nbytes + self._until.nbytes
+        return sum(c.nbytes for c in (self._keys, self._scope, self._class, self._reason, self._since,
+                                      self._until))
+
+    # ---- asking --------------------------------------------------------------------------
 
     def suppressed(self, addresses: Sequence[str], scope: str = "*",
                    now: datetime | None = None) -> list[int]:
         """Positions in ``addresses`` that may not be sent to on ``scope``; something
         that is not an address is among them."""
+        return [n for n, _ in self.lookup(addresses, scope, now)]
+
+    def lookup(self, addresses: Sequence[str], scope: str = "*",
+               now: datetime | None = None) -> list[tuple[int, Found | None]]:
+        """``(position, why)`` for each address that may not be sent to. ``why`` is None
+        where the index cannot say alone: several suppressions of one address, a recent
+        change, or not an address at all."""
         clock = _seconds(now or datetime.now(UTC).replace(tzinfo=None))
         match = CANONICAL.match
         lowered = [raw.strip().lower() for raw in addresses]
         # The common case inline: this is the gate's hot path.
-        texts = [low if match(low) else canonical(raw)
-                 for low, raw in zip(lowered, addresses, strict=True)]
-        hit = self._array_hits(np.fromiter(map(hash, texts), np.int64, len(texts)), scope, clock)
+        texts = [low if match(low) else canonical(raw) for low, raw in zip(lowered, addresses, strict=True)]
+        keys = np.fromiter(map(hash, texts), np.int64, len(texts))
+        hit, row, alone = self._array_hits(keys, scope, clock)
+        found: dict[int, Found | None] = {}
+        for n in np.flatnonzero(hit).tolist():
+            found[n] = self._found(int(row[n])) if alone[n] else None
         if self._overlay or None in texts:
             for n, text in enumerate(texts):
                 if text is None:
-                    hit[n] = True
+                    found[n] = None
                 elif text in self._overlay:
-                    hit[n] = any(a.scope in ("*", scope) and _seconds(a.expires_at) > clock
-                                 for a in self._overlay[text])
-        positions: list[int] = np.flatnonzero(hit).tolist()
-        return positions
+                    found.pop(n, None)
+                    if any(a.scope in ("*", scope) and _seconds(a.expires_at) > clock
+                           for a in self._overlay[text]):
+                        found[n] = None
+        return sorted(found.items())
 
-    def _array_hits(self, keys: npt.NDArray[np.int64], scope: str, clock: int) -> npt.NDArray[np.bool_]:
-        size = len(self._keys)
-        if not size:
-            return np.zeros(len(keys), np.bool_)
-        scope_id = self._scopes.get(scope, 0)
+    def _found(self, row: int) -> Found:
+        return Found(scope=str(self._scopes.names[int(self._scope[row])]),
+                     reason_class=REASON_CLASSES[int(self._class[row])],
+                     reason=self._reasons.names[int(self._reason[row])],
+                     since=_datetime(int(self._since[row])) or datetime.min,
+                     expires_at=_datetime(int(self._until[row])))
+
+    def _array_hits(self, keys: npt.NDArray[np.int64], scope: str, clock: int
+                    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+        """Per key: suppressed?, the array row found, and whether that row is the
+        address's only one (so its details are the answer)."""
+        size = len(keys)
+        hit: npt.NDArray[np.bool_] = np.zeros(size, np.bool_)
+        row: npt.NDArray[np.intp] = np.zeros(size, np.intp)
+        alone: npt.NDArray[np.bool_] = np.zeros(size, np.bool_)
+        stored = len(self._keys)
+        if not stored:
+            return hit, row, alone
+        scope_id = self._scopes.ids.get(scope, 0)
 
         def applies(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
             scopes = self._scope[rows]
@@ -138,20 +213,21 @@ class SuppressionIndex:
         # Probing in key order walks the sorted array once instead of jumping about in
         # it: at ten million keys that is four times faster (cache misses).
         order = np.argsort(keys)
-        in_order = np.minimum(np.searchsorted(self._keys, keys[order]), size - 1)
-        position = np.empty(len(keys), np.intp)
-        position[order] = in_order
-        same: npt.NDArray[np.bool_] = np.empty(len(keys), np.bool_)
-        same[order] = self._keys[in_order] == keys[order]
-        hit: npt.NDArray[np.bool_] = np.empty(len(keys), np.bool_)
-        hit[order] = same[order] & applies(in_order)
-        # An address with several rows (scopes) has them side by side: look past the first.
-        following = same & ~hit & (position + 1 < size)
-        for n in np.flatnonzero(following).tolist():
-            row = int(position[n]) + 1
-            while row < size and self._keys[row] == keys[n]:
-                if applies(np.array([row], np.intp))[0]:
+        first = np.minimum(np.searchsorted(self._keys, keys[order]), stored - 1)
+        same = self._keys[first] == keys[order]
+        following = np.minimum(first + 1, stored - 1)
+        several = same & (first + 1 < stored) & (self._keys[following] == keys[order])
+        row[order] = first
+        hit[order] = same & applies(first)
+        alone[order] = same & ~several
+        several_here = np.empty(size, np.bool_)
+        several_here[order] = several
+        # An address with several rows (scopes, classes) has them side by side.
+        for n in np.flatnonzero(~hit & several_here).tolist():
+            at = int(row[n]) + 1
+            while at < stored and self._keys[at] == keys[n]:
+                if applies(np.array([at], np.intp))[0]:
                     hit[n] = True
                     break
-                row += 1
-        return hit
+                at += 1
+        return hit, row, alone

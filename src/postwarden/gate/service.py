@@ -1,22 +1,27 @@
 """The send-time check: a tenant's ledger held in memory and kept current.
 
 Every change to a suppression writes an audit entry with the next sequence number, so
-the audit chain is also the change feed: before answering, the gate reads the tenant's
-newest sequence number (one small query) and, if it moved, takes the changed
-addresses' current state from the ledger. A change made by any process is therefore
-enforced by the next check in every process."""
+the audit chain is also the change feed: the gate reads the tenant's newest sequence
+number (one small query) and, if it moved, takes the changed addresses' current state
+from the ledger. It looks at most every ``MAX_AGE`` seconds, and at once after a write
+through its own ledger: a change is enforced by the next check in this process and
+within ``MAX_AGE`` in every other."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from postwarden.gate.index import Active, SuppressionIndex, canonical
 from postwarden.ledger import CheckResult, Ledger
 
 # Fold the overlay into the arrays once this many addresses changed since the last fold.
 COMPACT_AFTER = 10_000
+# How stale the gate may be about changes made by other processes (issue 5 asks for 1 s).
+MAX_AGE = 0.2
 
 
 class Gate:
@@ -27,17 +32,24 @@ class Gate:
         # Read the sequence before the rows: a change in between is then applied again
         # by the first refresh, which is harmless (it sets the address's whole state).
         self.seq = ledger.change_sequence()
-        self.index.load(ledger.active())
+        self.index.load((row[0], _active(row)) for row in ledger.active())
         self._changed = 0
+        self._looked_at = time.monotonic()
+        self._writes_seen = ledger.writes
 
-    def refresh(self) -> None:
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        recent = now - self._looked_at < MAX_AGE and self.ledger.writes == self._writes_seen
+        if recent and not force:
+            return
+        self._looked_at, self._writes_seen = now, self.ledger.writes
         if self.ledger.change_sequence() == self.seq:
             return
         with self._lock:
             seq, addresses = self.ledger.changed_since(self.seq)
             state: dict[str, list[Active]] = defaultdict(list)
-            for address, scope, expires_at in self.ledger.active(addresses):
-                state[address].append(Active(scope, expires_at))
+            for row in self.ledger.active(addresses):
+                state[row[0]].append(_active(row))
             for address in addresses:
                 self.index.update(address, state.get(address, []))
             self.seq = seq
@@ -47,18 +59,27 @@ class Gate:
                 self._changed = 0
 
     def check(self, addresses: Sequence[str], scope: str = "*") -> list[CheckResult]:
-        """As :meth:`Ledger.check`: one result per input, in order. Only the suppressed
-        few go to the database, for the details of why."""
+        """As :meth:`Ledger.check`: one result per input, in order. The database is asked
+        only about suppressed addresses the index cannot explain alone (several
+        suppressions, a change since the last fold, not an address)."""
         scope = self.ledger.valid_scope(scope)
         self.refresh()
         with self._lock:
-            blocked = self.index.suppressed(addresses, scope)
-        details = iter(self.ledger.check([addresses[n] for n in blocked], scope))
-        blocked_set = set(blocked)
-        results = []
-        for n, raw in enumerate(addresses):
-            if n in blocked_set:
-                results.append(next(details))
+            found = self.index.lookup(addresses, scope)
+        unexplained = [n for n, why in found if why is None]
+        details = dict(zip(unexplained, self.ledger.check([addresses[n] for n in unexplained], scope),
+                           strict=True))
+        results = [CheckResult(canonical(raw) or raw.strip(), "allowed") for raw in addresses]
+        for n, why in found:
+            if why is None:
+                results[n] = details[n]
             else:
-                results.append(CheckResult(canonical(raw) or raw.strip(), "allowed"))
+                rule, explanation = self.ledger.lift_rule(why.reason_class)
+                results[n] = CheckResult(results[n].address, "suppressed", why.reason_class, why.reason,
+                                         why.scope, why.since, why.expires_at, rule, explanation)
         return results
+
+
+def _active(row: tuple[Any, ...]) -> Active:
+    _, scope, reason_class, reason, since, expires_at = row
+    return Active(scope, reason_class, reason, since, expires_at)

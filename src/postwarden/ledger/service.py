@@ -175,6 +175,7 @@ class Ledger:
         self.clock = clock
         self.tenant_name = tenant
         self.tenant_id = self._tenant_id(tenant)
+        self.writes = 0
         self._lift_rules = {cls: (rule, policy.LIFT_EXPLANATIONS.get(rule)) for cls in policy.REASON_CLASSES
                             for rule in [policy.lift_rule(self.policy, cls)]}
 
@@ -191,11 +192,16 @@ class Ledger:
             raise NotFound(f"no tenant named {name!r}: create it with `postwarden tenant create {name}`")
         return int(found)
 
-    def _begin(self) -> Any:
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A write transaction; ``writes`` counts the committed ones, so an in-memory copy
+        in this process (the gate's index) knows at once that it must look again."""
         try:
-            return self.engine.begin()
+            with self.engine.begin() as conn:
+                yield conn
         except OperationalError as exc:
             raise unavailable(self.engine, exc) from exc
+        self.writes += 1
 
     def _lock(self, conn: Connection) -> _Chain:
         """Take the tenant's write lock and read its audit head."""
@@ -434,6 +440,10 @@ class Ledger:
                 results.append(verdicts.get(address) or CheckResult(address, "allowed"))
         return results
 
+    def lift_rule(self, reason_class: str) -> tuple[str, str | None]:
+        """What lifts a class, and the words that explain it."""
+        return self._lift_rules[reason_class]
+
     def _lookup(self, addresses: list[str], scopes: list[str]) -> list[tuple[Any, ...]]:
         try:
             with self.engine.connect() as conn:
@@ -546,20 +556,21 @@ class Ledger:
                 AUDIT.c.tenant_id == self.tenant_id, AUDIT.c.seq > seq)).all()
         return max((int(r.seq) for r in rows), default=seq), {str(r.address) for r in rows}
 
-    def active(self, addresses: Iterable[str] | None = None) -> Iterator[tuple[str, str, datetime | None]]:
-        """``(address, scope, expires_at)`` of active suppressions, of all or of ``addresses``."""
-        query = select(SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope, SUPPRESSIONS.c.expires_at).where(
-            SUPPRESSIONS.c.tenant_id == self.tenant_id, SUPPRESSIONS.c.state == "active")
+    def active(self, addresses: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:
+        """``(address, scope, reason_class, reason, created_at, expires_at)`` of active
+        suppressions, of all or of ``addresses``."""
+        columns = (SUPPRESSIONS.c.address, SUPPRESSIONS.c.scope, SUPPRESSIONS.c.reason_class,
+                   SUPPRESSIONS.c.reason, SUPPRESSIONS.c.created_at, SUPPRESSIONS.c.expires_at)
+        query = select(*columns).where(SUPPRESSIONS.c.tenant_id == self.tenant_id,
+                                       SUPPRESSIONS.c.state == "active")
         with self.engine.connect() as conn:
             if addresses is None:
-                for row in conn.execution_options(yield_per=50_000).execute(query):
-                    yield str(row.address), str(row.scope), row.expires_at
+                yield from conn.execution_options(yield_per=50_000).execute(query).tuples()
                 return
             ordered = sorted(addresses)
             for start in range(0, len(ordered), bulk.SQLITE_BATCH):
-                for row in conn.execute(query.where(
-                        SUPPRESSIONS.c.address.in_(ordered[start:start + bulk.SQLITE_BATCH]))):
-                    yield str(row.address), str(row.scope), row.expires_at
+                yield from conn.execute(query.where(
+                    SUPPRESSIONS.c.address.in_(ordered[start:start + bulk.SQLITE_BATCH]))).tuples()
 
     # ---- audit ----------------------------------------------------------------------
 

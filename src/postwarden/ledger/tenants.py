@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -53,7 +54,25 @@ def create_api_key(engine: Engine, tenant: str, label: str | None = None) -> str
     return key
 
 
+# API keys recently seen: the HTTP API asks on every request. A revoked key keeps
+# working for at most KEY_CACHE_SECONDS in a process that had seen it.
+KEY_CACHE_SECONDS = 5.0
+_key_cache: dict[tuple[int, str], tuple[float, str]] = {}
+
+
 def tenant_for_key(engine: Engine, key: str) -> str:
+    cache_key = (id(engine), digest(key))
+    cached = _key_cache.get(cache_key)
+    if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+        return cached[1]
+    name = _tenant_for_key(engine, key)
+    if len(_key_cache) > 10_000:
+        _key_cache.clear()
+    _key_cache[cache_key] = (time.monotonic(), name)
+    return name
+
+
+def _tenant_for_key(engine: Engine, key: str) -> str:
     with engine.connect() as conn:
         name = conn.execute(
             select(Tenant.name).join(ApiKey, ApiKey.tenant_id == Tenant.id)

@@ -1,0 +1,128 @@
+"""`POST /v1/check` with one address, at a fixed rate, against a running server.
+
+    .venv/bin/python -m bench.check_api_bench [--rate 500] [--seconds 10] [--suppressed 100000]
+        [--backend postgresql|sqlite]
+
+Starts `postwarden serve` on a throwaway database holding `--suppressed` suppressions,
+then a load generator in separate processes sends requests open-loop: each request has
+a scheduled time and its latency counts from then, so a slow server cannot hide its
+queue by slowing the sender. Target (issue 5): p99 < 5 ms at 500 requests/s."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+from tests.servers import start
+
+from postwarden import settings as settings_mod
+from postwarden.ledger import Ledger
+from postwarden.ledger.db import make_engine, migrate
+from postwarden.ledger.service import ImportRow
+from postwarden.ledger.tenants import create_api_key
+
+PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+SENDERS = 4
+
+
+def sender(url: str, key: str, rate: float, seconds: float, offset: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    latencies = []
+    errors = 0
+    interval = 1.0 / rate
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
+        client.get("/health")
+        start_at = time.perf_counter() + 0.5
+        n = 0
+        while True:
+            due = start_at + n * interval
+            if due - start_at > seconds:
+                break
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            address = f"u{(offset + n * SENDERS) % 200_000}@d{n % 1000}.example.com"
+            response = client.post("/v1/check", json={"addresses": [address]})
+            latencies.append(time.perf_counter() - due)
+            errors += response.status_code != 200
+            n += 1
+    out.put((latencies, errors))
+
+
+def run(url: str, args: argparse.Namespace, workdir: Path) -> None:
+    engine = make_engine(url)
+    migrate(engine)
+    ledger = Ledger(engine, "default", settings_mod.load(env={}))
+    ledger.import_rows(
+        [
+            ImportRow(n + 2, f"u{n}@d{n % 1000}.example.com", "hard_bounce")
+            for n in range(0, 2 * args.suppressed, 2)
+        ],
+        source="bench",
+        actor="bench",
+    )
+    key = create_api_key(engine, "default", "bench")
+    server = start(url, workdir / "serve.log")
+    try:
+        queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        procs = [
+            multiprocessing.Process(
+                target=sender, args=(server.http, key, args.rate / SENDERS, args.seconds, n, queue)
+            )
+            for n in range(SENDERS)
+        ]
+        for p in procs:
+            p.start()
+        latencies: list[float] = []
+        errors = 0
+        for _ in procs:
+            got, failed = queue.get()
+            latencies += got
+            errors += failed
+        for p in procs:
+            p.join()
+    finally:
+        server.stop()
+        engine.dispose()
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000
+
+    print(
+        f"{engine.dialect.name:10s} {len(latencies):,} requests at {args.rate:.0f}/s over {args.seconds:.0f} s "
+        f"from {SENDERS} processes, {args.suppressed:,} suppressions: median {statistics.median(latencies) * 1000:.2f} ms, "
+        f"p99 {pct(0.99):.2f} ms, p99.9 {pct(0.999):.2f} ms, max {latencies[-1] * 1000:.1f} ms, errors {errors}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--suppressed", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend == "sqlite":
+            run(f"sqlite:///{tmp}/bench.db", args, Path(tmp))
+            return
+        name = f"postwarden_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            run(PG_ADMIN.rpartition("/")[0] + f"/{name}", args, Path(tmp))
+        finally:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
