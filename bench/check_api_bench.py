@@ -96,11 +96,11 @@ def run(url: str, args: argparse.Namespace, workdir: Path) -> None:
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000
 
-    print(
-        f"{engine.dialect.name:10s} {len(latencies):,} requests at {args.rate:.0f}/s over {args.seconds:.0f} s "
-        f"from {SENDERS} processes, {args.suppressed:,} suppressions: median {statistics.median(latencies) * 1000:.2f} ms, "
-        f"p99 {pct(0.99):.2f} ms, p99.9 {pct(0.999):.2f} ms, max {latencies[-1] * 1000:.1f} ms, errors {errors}"
-    )
+    median = statistics.median(latencies) * 1000
+    print(f"{engine.dialect.name:10s} {len(latencies):,} requests at {args.rate:.0f}/s over "
+          f"{args.seconds:.0f} s from {SENDERS} processes, {args.suppressed:,} suppressions: "
+          f"median {median:.2f} ms, p99 {pct(0.99):.2f} ms, p99.9 {pct(0.999):.2f} ms, "
+          f"max {latencies[-1] * 1000:.1f} ms, errors {errors}")
 
 
 def main() -> None:
