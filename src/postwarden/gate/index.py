@@ -111,13 +111,21 @@ class SuppressionIndex:
                    (("keys", "q"), ("scope", "H"), ("class", "B"), ("reason", "B"), ("since", "I"),
                     ("until", "I"))}
         classes = {name: n for n, name in enumerate(REASON_CLASSES)}
+        ids: dict[tuple[str, str, str | None], tuple[int, int, int]] = {}
+        keys, scope, cls, reason = columns["keys"], columns["scope"], columns["class"], columns["reason"]
+        since, until = columns["since"], columns["until"]
         for address, row in rows:
-            columns["keys"].append(hash(address))
-            columns["scope"].append(self._scopes.id(row.scope))
-            columns["class"].append(classes[row.reason_class])
-            columns["reason"].append(min(self._reasons.id(row.reason), 255))
-            columns["since"].append(_seconds(row.since))
-            columns["until"].append(_seconds(row.expires_at))
+            kind = (row.scope, row.reason_class, row.reason)
+            if kind not in ids:
+                ids[kind] = (self._scopes.id(row.scope), classes[row.reason_class],
+                             min(self._reasons.id(row.reason), 255))
+            scope_id, class_id, reason_id = ids[kind]
+            keys.append(hash(address))
+            scope.append(scope_id)
+            cls.append(class_id)
+            reason.append(reason_id)
+            since.append(_seconds(row.since))
+            until.append(_seconds(row.expires_at))
         self._set(*(np.frombuffer(columns[name], dtype) for name, dtype in (
             ("keys", np.int64), ("scope", np.uint16), ("class", np.uint8), ("reason", np.uint8),
             ("since", np.uint32), ("until", np.uint32))))
@@ -157,33 +165,48 @@ class SuppressionIndex:
                    now: datetime | None = None) -> list[int]:
         """Positions in ``addresses`` that may not be sent to on ``scope``; something
         that is not an address is among them."""
-        return [n for n, _ in self.lookup(addresses, scope, now)]
+        texts, clock, (hit, _, _) = self._probe(addresses, scope, now)
+        if not self._overlay and None not in texts:
+            positions: list[int] = np.flatnonzero(hit).tolist()
+            return positions
+        found = dict.fromkeys(np.flatnonzero(hit).tolist(), UNKNOWN)
+        return list(self._with_overlay(found, texts, scope, clock))
 
     def lookup(self, addresses: Sequence[str], scope: str = "*",
                now: datetime | None = None) -> list[tuple[int, Found | None]]:
         """``(position, why)`` for each address that may not be sent to. ``why`` is None
         where the index cannot say alone: several suppressions of one address, a recent
         change, or not an address at all."""
+        texts, clock, (hit, row, alone) = self._probe(addresses, scope, now)
+        positions = np.flatnonzero(hit)
+        rows = np.where(alone[positions], row[positions], UNKNOWN)
+        found = dict(zip(positions.tolist(), rows.tolist(), strict=True))
+        if self._overlay or None in texts:
+            found = self._with_overlay(found, texts, scope, clock)
+        return [(n, self._found(r) if r != UNKNOWN else None) for n, r in found.items()]
+
+    def _probe(self, addresses: Sequence[str], scope: str, now: datetime | None) -> tuple[
+            list[str | None], int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
         clock = _seconds(now or datetime.now(UTC).replace(tzinfo=None))
         match = CANONICAL.match
         lowered = [raw.strip().lower() for raw in addresses]
         # The common case inline: this is the gate's hot path.
         texts = [low if match(low) else canonical(raw) for low, raw in zip(lowered, addresses, strict=True)]
         keys = np.fromiter(map(hash, texts), np.int64, len(texts))
-        hit, row, alone = self._array_hits(keys, scope, clock)
-        found: dict[int, Found | None] = {}
-        for n in np.flatnonzero(hit).tolist():
-            found[n] = self._found(int(row[n])) if alone[n] else None
-        if self._overlay or None in texts:
-            for n, text in enumerate(texts):
-                if text is None:
-                    found[n] = None
-                elif text in self._overlay:
-                    found.pop(n, None)
-                    if any(a.scope in ("*", scope) and _seconds(a.expires_at) > clock
-                           for a in self._overlay[text]):
-                        found[n] = None
-        return sorted(found.items())
+        return texts, clock, self._array_hits(keys, scope, clock)
+
+    def _with_overlay(self, found: dict[int, int], texts: list[str | None], scope: str,
+                      clock: int) -> dict[int, int]:
+        """``found`` corrected by the overlay and for non-addresses, in position order."""
+        for n, text in enumerate(texts):
+            if text is None:
+                found[n] = UNKNOWN
+            elif text in self._overlay:
+                found.pop(n, None)
+                if any(a.scope in ("*", scope) and _seconds(a.expires_at) > clock
+                       for a in self._overlay[text]):
+                    found[n] = UNKNOWN
+        return dict(sorted(found.items()))
 
     def _found(self, row: int) -> Found:
         return Found(scope=str(self._scopes.names[int(self._scope[row])]),
