@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
 from tests.servers import start
 
+from bench.common import database
 from postwarden import settings as settings_mod
 from postwarden.ledger import Ledger
 from postwarden.ledger.db import make_engine, migrate
 from postwarden.ledger.service import ImportRow
 from postwarden.ledger.tenants import create_api_key
 
-PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SENDERS = 4
 
 
@@ -113,18 +110,8 @@ def main() -> None:
     parser.add_argument("--suppressed", type=int, default=100_000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.backend == "sqlite":
-            run(f"sqlite:///{tmp}/bench.db", args, Path(tmp))
-            return
-        name = f"postwarden_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            run(PG_ADMIN.rpartition("/")[0] + f"/{name}", args, Path(tmp))
-        finally:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with tempfile.TemporaryDirectory() as tmp, database(args.backend, tmp) as url:
+        run(url, args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ suppressed address. Half of the checked addresses are suppressed."""
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import statistics
@@ -21,9 +20,9 @@ from datetime import datetime
 
 import psycopg
 
+from bench.common import throwaway_postgresql
 from postwarden.gate.index import Active, SuppressionIndex
 
-PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BATCH = 10_000
 
 
@@ -67,31 +66,24 @@ def bench_index(suppressed: int, checks: list[str]) -> tuple[float, float, int]:
 
 
 def bench_postgresql(suppressed: int, checks: list[str]) -> float:
-    name = f"postwarden_gate_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with psycopg.connect(PG_ADMIN.rpartition("/")[0] + f"/{name}", autocommit=True) as conn:
-            conn.execute("CREATE TABLE s (address text PRIMARY KEY)")
-            started = time.perf_counter()
-            with conn.cursor().copy("COPY s (address) FROM STDIN") as copy:
-                for n in range(suppressed):
-                    copy.write_row((suppressed_address(n),))
-            conn.execute("ANALYZE s")
-            load_s = time.perf_counter() - started
-            lowered = [a.lower() for a in checks]
-            started = time.perf_counter()
-            hits = 0
-            with conn.cursor() as cursor:
-                for start in range(0, len(lowered), BATCH):
-                    cursor.execute(
-                        "SELECT address FROM s WHERE address = ANY(%s)", [lowered[start : start + BATCH]]
-                    )
-                    hits += len(cursor.fetchall())
-            check_s = time.perf_counter() - started
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgresql() as url, psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE s (address text PRIMARY KEY)")
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY s (address) FROM STDIN") as copy:
+            for n in range(suppressed):
+                copy.write_row((suppressed_address(n),))
+        conn.execute("ANALYZE s")
+        load_s = time.perf_counter() - started
+        lowered = [a.lower() for a in checks]
+        started = time.perf_counter()
+        hits = 0
+        with conn.cursor() as cursor:
+            for start in range(0, len(lowered), BATCH):
+                cursor.execute(
+                    "SELECT address FROM s WHERE address = ANY(%s)", [lowered[start : start + BATCH]]
+                )
+                hits += len(cursor.fetchall())
+        check_s = time.perf_counter() - started
     print(
         f"postgresql load {suppressed:,} in {load_s:.1f} s; check {len(checks):,} in {check_s:.2f} s "
         f"= {len(checks) / check_s:,.0f}/s; {hits:,} suppressed",

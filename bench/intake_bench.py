@@ -28,16 +28,15 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
 from tests.intake import mail
 from tests.servers import POSTWARDEN, free_port, start
 
+from bench.common import database
 from postwarden import settings as settings_mod
 from postwarden.intake import spool
 from postwarden.ledger import Ledger
 from postwarden.ledger.db import make_engine, migrate
 
-PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("POSTWARDEN_CORPUS", ROOT.parent / "shared" / "corpus"))
 
@@ -152,18 +151,8 @@ def main() -> None:
                         help="worker processes `serve` starts itself (setting intake_workers)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.backend == "sqlite":
-            run(f"sqlite:///{tmp}/bench.db", args, Path(tmp))
-            return
-        name = f"postwarden_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            run(PG_ADMIN.rpartition("/")[0] + f"/{name}", args, Path(tmp))
-        finally:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with tempfile.TemporaryDirectory() as tmp, database(args.backend, tmp) as url:
+        run(url, args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -12,22 +12,18 @@ entry per suppression."""
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
-
+from bench.common import database
 from postwarden import settings as settings_mod
 from postwarden.intake import exports
 from postwarden.ledger import Ledger
 from postwarden.ledger.db import make_engine, migrate
 
-PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLASSES = ("hard_bounce", "complaint", "unsubscribe", "invalid", "manual")
 
 
@@ -85,17 +81,8 @@ def main() -> None:
         write_csv(csv_path, args.rows)
         backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
         for backend in backends:
-            if backend == "sqlite":
-                result = run(f"sqlite:///{tmp}/bench.db", csv_path, args.rows, args.checks)
-            else:
-                name = f"postwarden_bench_{uuid.uuid4().hex[:8]}"
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'CREATE DATABASE "{name}"')
-                try:
-                    result = run(PG_ADMIN.rpartition("/")[0] + f"/{name}", csv_path, args.rows, args.checks)
-                finally:
-                    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with database(backend, tmp) as url:
+                result = run(url, csv_path, args.rows, args.checks)
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"{backend:10s} import {args.rows:,} rows in {result['import_s']:.1f} s "
                   f"= {result['import_rows_per_s']:,.0f} rows/s | check {args.checks:,} in "

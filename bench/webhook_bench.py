@@ -19,7 +19,6 @@ import base64
 import cProfile
 import http.client
 import json
-import os
 import pstats
 import random
 import socket
@@ -28,20 +27,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from bench.common import database
 from postwarden import settings as settings_mod
 from postwarden.ledger.db import make_engine, migrate
 from postwarden.ledger.tenants import create_tenant
 
-PG_ADMIN = os.environ.get("POSTWARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 POSTWARDEN = str(Path(sys.executable).with_name("postwarden"))
 TENANT = "bench"
 
@@ -87,21 +84,6 @@ def make_batches(count: int, size: int, key: ec.EllipticCurvePrivateKey,
 def public_key_text(key: ec.EllipticCurvePrivateKey) -> str:
     return base64.b64encode(key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
-
-
-@contextmanager
-def database(backend: str, tmp: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp}/webhook_bench.db"
-        return
-    name = f"postwarden_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rpartition("/")[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def prepare(url: str, key: ec.EllipticCurvePrivateKey) -> None:
