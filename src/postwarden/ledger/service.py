@@ -717,8 +717,9 @@ class FeedbackBatch:
                 now = self.ledger.clock()
                 stateless.append((n, feedback, address, cls, policy.decide(feedback, self.ledger.policy, now),
                                   now))
-        self._evidence_ids_for([f for _, f, *_ in stateless])
-        rows = [self._event_row(f, address, cls, d.effect, now) for _, f, address, cls, d, now in stateless]
+        evidence = self._evidence_ids_for([f for _, f, *_ in stateless])
+        rows = [self._event_row(f, address, cls, d.effect, now, evidence_id)
+                for (_, f, address, cls, d, now), evidence_id in zip(stateless, evidence, strict=True)]
         ids = bulk.insert_ignoring_many(self.conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, rows)
         for (n, _, address, _, decision, _), event_id in zip(stateless, ids, strict=True):
             outcomes[n] = (_duplicate(address) if event_id is None else
@@ -754,9 +755,10 @@ class FeedbackBatch:
                                   policy.decide(feedback, ledger.policy, now, soft.get(address, 0))))
             if cls == "soft_bounce":
                 soft[address] = soft.get(address, 0) + 1
-        self._evidence_ids_for([d.feedback for d in fresh])
+        evidence = self._evidence_ids_for([d.feedback for d in fresh])
         ids = bulk.insert_ignoring_many(conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, [
-            self._event_row(d.feedback, d.address, d.cls, d.decision.effect, d.now) for d in fresh])
+            self._event_row(d.feedback, d.address, d.cls, d.decision.effect, d.now, evidence_id)
+            for d, evidence_id in zip(fresh, evidence, strict=True)])
         stored = self._stored_suppressions({d.address for d in fresh})
         inserts: dict[tuple[str, str, str], dict[str, Any]] = {}
         updates: dict[int, dict[str, Any]] = {}
@@ -821,7 +823,7 @@ class FeedbackBatch:
         return found
 
     def _event_row(self, feedback: Feedback, address: str, cls: str | None, disposition: str,
-                   now: datetime) -> dict[str, Any]:
+                   now: datetime, evidence_id: int | None) -> dict[str, Any]:
         return {
             "tenant_id": self.ledger.tenant_id, "fingerprint": feedback.fingerprint(address),
             "kind": feedback.kind, "address": address, "scope": feedback.scope, "reason": feedback.reason,
@@ -831,7 +833,7 @@ class FeedbackBatch:
             "feedback_type": feedback.feedback_type, "source": feedback.source[:200],
             "disposition": disposition,
             "details": json.dumps(feedback.details, default=str) if feedback.details else None,
-            "evidence_id": self._evidence_ids_for([feedback])[0],
+            "evidence_id": evidence_id,
             "occurred_at": feedback.occurred_at or now, "received_at": now,
         }
 
