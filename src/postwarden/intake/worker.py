@@ -65,6 +65,8 @@ class IntakeWorker:
         self.key = token_key(engine, settings)
         self._ledgers: dict[int | str, Ledger] = {}
         self.wake = threading.Event()
+        # Load the decoders and compile their tables now, not while the first message waits.
+        parse_message(b"")
 
     def ledger(self, tenant: int | str) -> Ledger:
         if tenant not in self._ledgers:
