@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, TextClause, bindparam, text
+from sqlalchemy import Connection, Table
 
 SQLITE_BATCH = 900  # under SQLite's bound-parameter limit, with room for the rest
 POSTGRES_BATCH = 20000
@@ -79,28 +79,18 @@ def analyze(conn: Connection, table: Table) -> None:
     conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
-def insert_ignoring(table: Table, keys: tuple[str, ...]) -> TextClause:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, as text: SQLAlchemy cannot cache
-    its own ON CONFLICT constructs, and recompiling them per row costs more than the
-    row. The syntax is the same on PostgreSQL and SQLite (3.35+); the bind parameters
-    keep their column types."""
-    columns = [c for c in table.columns if c.name != "id"]
-    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
-           f"VALUES ({', '.join(':' + c.name for c in columns)}) "
-           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id")
-    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in columns))
-
-
-def insert_ignoring_many(conn: Connection, statement: TextClause, table: Table, keys: tuple[str, ...],
+def insert_ignoring_many(conn: Connection, table: Table, keys: tuple[str, ...],
                          rows: list[dict[str, Any]]) -> list[int | None]:
-    """Insert rows unless their unique ``keys`` exist; per row, the new id or None.
-    PostgreSQL gets them in one pipelined round trip; SQLite runs in-process, where
-    one statement per row costs little."""
+    """``INSERT … ON CONFLICT (keys) DO NOTHING RETURNING id`` for each row: the new id,
+    or None where the row existed. Straight to the driver, because SQLAlchemy cannot
+    cache its ON CONFLICT constructs and its per-statement work would dominate:
+    PostgreSQL gets the rows in one pipelined round trip; SQLite runs in-process, where
+    one statement per row costs microseconds."""
     if not rows:
         return []
-    if conn.dialect.name != "postgresql":
-        return [_id(conn.execute(statement, row).scalar()) for row in rows]
     columns = list(rows[0])
+    if conn.dialect.name != "postgresql":
+        return _sqlite_insert_ignoring(conn, table, keys, columns, rows)
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
            f"VALUES ({', '.join(f'%({c})s' for c in columns)}) "
            f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id")
@@ -115,6 +105,33 @@ def insert_ignoring_many(conn: Connection, statement: TextClause, table: Table, 
             if not cursor.nextset():
                 break
     return found
+
+
+def _sqlite_insert_ignoring(conn: Connection, table: Table, keys: tuple[str, ...], columns: list[str],
+                            rows: list[dict[str, Any]]) -> list[int | None]:
+    """Straight to sqlite3: in-process, a statement costs microseconds, and SQLAlchemy's
+    own per-statement work would be most of it. Values take the forms SQLAlchemy stores."""
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id")
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        found = []
+        for row in rows:
+            cursor.execute(sql, [_sqlite_value(row[c]) for c in columns])
+            new = cursor.fetchone()
+            found.append(None if new is None else int(new[0]))
+        return found
+    finally:
+        cursor.close()
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # SQLAlchemy's SQLite DateTime form: always with microseconds, so text compares in order.
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 def _id(value: Any) -> int | None:

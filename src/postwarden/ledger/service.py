@@ -720,7 +720,7 @@ class FeedbackBatch:
         evidence = self._evidence_ids_for([f for _, f, *_ in stateless])
         rows = [self._event_row(f, address, cls, d.effect, now, evidence_id)
                 for (_, f, address, cls, d, now), evidence_id in zip(stateless, evidence, strict=True)]
-        ids = bulk.insert_ignoring_many(self.conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, rows)
+        ids = bulk.insert_ignoring_many(self.conn, EVENTS, EVENT_KEYS, rows)
         for (n, _, address, _, decision, _), event_id in zip(stateless, ids, strict=True):
             outcomes[n] = (_duplicate(address) if event_id is None else
                            Outcome(address, decision.effect, event_id=event_id, why=decision.why))
@@ -756,7 +756,7 @@ class FeedbackBatch:
             if cls == "soft_bounce":
                 soft[address] = soft.get(address, 0) + 1
         evidence = self._evidence_ids_for([d.feedback for d in fresh])
-        ids = bulk.insert_ignoring_many(conn, _INSERT_EVENT, EVENTS, EVENT_KEYS, [
+        ids = bulk.insert_ignoring_many(conn, EVENTS, EVENT_KEYS, [
             self._event_row(d.feedback, d.address, d.cls, d.decision.effect, d.now, evidence_id)
             for d, evidence_id in zip(fresh, evidence, strict=True)])
         stored = self._stored_suppressions({d.address for d in fresh})
@@ -848,7 +848,7 @@ class FeedbackBatch:
             tenant_id, now = self.ledger.tenant_id, self.ledger.clock()
             rows = [{"tenant_id": tenant_id, "sha256": d, "content_type": f.raw_content_type,
                      "body": f.raw, "created_at": now} for d, f in fresh.items()]
-            ids = bulk.insert_ignoring_many(self.conn, _INSERT_EVIDENCE, EVIDENCE, EVIDENCE_KEYS, rows)
+            ids = bulk.insert_ignoring_many(self.conn, EVIDENCE, EVIDENCE_KEYS, rows)
             missing = []
             for digest, new_id in zip(fresh, ids, strict=True):
                 if new_id is None:
@@ -919,8 +919,6 @@ def _suppression_evidence(feedback: Feedback, event_id: int) -> dict[str, Any]:
 
 EVENT_KEYS = ("tenant_id", "fingerprint")
 EVIDENCE_KEYS = ("tenant_id", "sha256")
-_INSERT_EVENT = bulk.insert_ignoring(EVENTS, EVENT_KEYS)
-_INSERT_EVIDENCE = bulk.insert_ignoring(EVIDENCE, EVIDENCE_KEYS)
 
 
 def filter_from(reason: Sequence[str] | None = None, **kwargs: Any) -> SuppressionFilter:
