@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("intake_workers", 1, "Intake worker processes `postwarden serve` starts (at least 1)."),
     Setting("worker_lease_seconds", 15.0, "How long a worker's claim on spool entries lasts; a "
             "worker that dies leaves them to others once it runs out."),
+    Setting("expiry_sweep_seconds", 60.0, "How often intake workers lift suppressions whose expiry "
+            "has passed, logging each (checks ignore expired ones meanwhile)."),
     Setting("worker_poll_seconds", 0.2, "How often an intake worker looks for new spool entries "
             "written by other processes."),
     Setting("max_page_size", 1000, "Largest page size a client may ask for."),

@@ -6,12 +6,14 @@ import mailbox
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
 from postwarden import settings as settings_mod
 from postwarden.intake import spool
+from postwarden.intake.worker import IntakeWorker
 from postwarden.ledger import Ledger
 from postwarden.ledger.models import EVENTS, SPOOL
 from tests.intake import mail
@@ -64,3 +66,13 @@ def test_import_mail_from_a_maildir_folder_and_an_mbox(db_url: str, engine: Engi
                             str(folder)], capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0 and "duplicate" in again.stdout
     assert [e.action for e in ledger.audit_for(f"hard-{tenant}@example.org")] == ["created"]
+
+
+def test_workers_sweep_expired_suppressions(engine: Engine, tenant: str) -> None:
+    ledger = Ledger(engine, tenant, settings_mod.load(env={}))
+    past = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
+    ledger.suppress(f"gone-soon@{tenant}.example.org", "soft_bounce", actor="op", expires_at=past)
+    ledger.suppress(f"stays@{tenant}.example.org", "manual", actor="op")
+    assert IntakeWorker(engine, settings_mod.load(env={})).sweep_expired() >= 1
+    assert [e.action for e in ledger.audit_for(f"gone-soon@{tenant}.example.org")] == ["created", "expired"]
+    assert [r.state for r in ledger.suppressions_for(f"stays@{tenant}.example.org")] == ["active"]

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,7 +31,7 @@ from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.models import SPOOL
 from postwarden.ledger.secrets import token_key
 from postwarden.ledger.service import FeedbackBatch, Outcome, utcnow
-from postwarden.ledger.tenants import tenant_name
+from postwarden.ledger.tenants import tenant_name, tenant_names
 from postwarden.parse import parse_message
 
 log = logging.getLogger("postwarden.intake")
@@ -89,8 +90,13 @@ class IntakeWorker:
         spools new input) or the poll interval, whichever comes first."""
         wake = wake or self.wake
         poll = float(self.settings.worker_poll_seconds)
+        sweep_every = float(self.settings.expiry_sweep_seconds)
+        swept = time.monotonic()
         while not stop.is_set():
             wake.clear()
+            if time.monotonic() - swept >= sweep_every:
+                swept = time.monotonic()
+                self.sweep_expired()
             try:
                 taken = self.run_once()
             except Exception:  # the worker outlives a database hiccup; the spool keeps the input
@@ -100,6 +106,16 @@ class IntakeWorker:
                 if on_idle:
                     on_idle()
                 wake.wait(poll)
+
+    def sweep_expired(self) -> int:
+        """Lift every tenant's suppressions whose expiry has passed, each logged."""
+        lifted = 0
+        try:
+            for name in tenant_names(self.engine):
+                lifted += self.ledger(name).expire_due()
+        except Exception:  # the sweep is tidying, not enforcement: checks ignore expired rows
+            log.exception("intake worker: sweeping expired suppressions failed; trying again later")
+        return lifted
 
     def process_many(self, ids: list[int]) -> None:
         """Process claimed entries in one transaction; if that fails, one by one, so a
