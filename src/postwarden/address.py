@@ -71,7 +71,3 @@ def _normalize_domain(domain: str, raw: str) -> str:
     if len(ascii_domain) > 253:
         raise InvalidAddress(f"{raw!r}: the domain is longer than 253 characters")
     return ascii_domain
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2]

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from postwarden import __version__
 from postwarden import settings as settings_mod
 from postwarden.api import unsubscribe, webhooks
-from postwarden.errors import ImportFileInvalid, PostwardenError, Unauthorized
+from postwarden.errors import PostwardenError, Unauthorized
 from postwarden.gate.contact import contact_card
 from postwarden.gate.service import Gate
 from postwarden.intake import exports, spool
@@ -223,13 +223,8 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
         format: Annotated[str, Query(alias="from", description="csv, ses, sendgrid, mailgun, postmark "
                                                               "or mailchimp")] = "csv",
     ) -> dict[str, Any]:
-        fmt = exports.get(format)
         body = (await request.body()).decode("utf-8-sig", errors="replace")
-        items = list(fmt.read(io.StringIO(body, newline="")))
-        problems = [(i.line, i.problem) for i in items if isinstance(i, exports.Problem)]
-        if problems:
-            raise ImportFileInvalid(f"{len(problems)} bad line(s), nothing imported", problems)
-        rows = [i for i in items if not isinstance(i, exports.Problem)]
+        rows = exports.read_rows(format, io.StringIO(body, newline=""))
         summary = ledger.import_rows(rows, source=f"import:{format}:http", actor=_actor(request))
         return {"rows": summary.rows, "created": summary.created, "reactivated": summary.reactivated,
                 "unchanged": summary.unchanged, "by_class": summary.by_class}

@@ -230,16 +230,9 @@ def import_suppressions(
 ) -> None:
     """Import a suppression list. The whole file is checked first: one bad line and
     nothing is applied, with every bad line named."""
-    fmt = exports.get(from_)
     ledger = _ledger(ctx)
     with file.open(encoding="utf-8-sig", newline="") as stream:
-        items = list(fmt.read(stream))
-    problems = [(i.line, i.problem) for i in items if isinstance(i, exports.Problem)]
-    if problems:
-        for line, problem in problems[:50]:
-            console.print(f"  line {line}: {problem}", highlight=False)
-        raise fail(f"{file}: {len(problems)} bad line(s); nothing imported")
-    rows = [i for i in items if not isinstance(i, exports.Problem)]
+        rows = exports.read_rows(from_, stream)
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("import", total=len(rows))

@@ -21,8 +21,6 @@ from postwarden.errors import NotFound
 from postwarden.ledger.models import SPOOL
 from postwarden.ledger.service import utcnow
 
-STATES = ("pending", "processing", "done", "unrecognised", "rejected")
-
 
 def enqueue(engine: Engine, channel: str, envelope: dict[str, Any], body: bytes,
             tenant_id: int | None = None, state: str = "pending", result: str | None = None) -> int:

@@ -12,11 +12,6 @@ from datetime import datetime
 
 from postwarden.ledger.models import GENESIS_HASH
 
-ACTIONS = (
-    "created", "extended", "lifted", "lift_refused", "expired",
-    "recheck_asked", "recheck_failed", "resubscribed",
-)
-
 
 @dataclass(frozen=True)
 class EntryFields:

@@ -919,8 +919,3 @@ def _suppression_evidence(feedback: Feedback, event_id: int) -> dict[str, Any]:
 
 EVENT_KEYS = ("tenant_id", "fingerprint")
 EVIDENCE_KEYS = ("tenant_id", "sha256")
-
-
-def filter_from(reason: Sequence[str] | None = None, **kwargs: Any) -> SuppressionFilter:
-    return SuppressionFilter(reason_classes=list(reason) if reason else None, **kwargs)
-

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
-from postwarden.errors import InvalidInput
+from postwarden.errors import ImportFileInvalid, InvalidInput
 from postwarden.ledger.service import ImportRow
 
 
@@ -52,6 +52,17 @@ def get(name: str) -> ExportFormat:
     if name not in known:
         raise InvalidInput(f"unknown import format {name!r}: one of {', '.join(sorted(known))}")
     return known[name]
+
+
+def read_rows(name: str, stream: TextIO) -> list[ImportRow]:
+    """Every row of a file in format ``name``, or :class:`ImportFileInvalid` naming every
+    bad line: a file is imported whole or not at all."""
+    items = list(get(name).read(stream))
+    problems = [(i.line, i.problem) for i in items if isinstance(i, Problem)]
+    if problems:
+        raise ImportFileInvalid(f"{len(problems)} bad line(s), nothing imported: fix them and import the "
+                                "file again", problems)
+    return [i for i in items if isinstance(i, ImportRow)]
 
 
 # ---- helpers the format modules share --------------------------------------------------
