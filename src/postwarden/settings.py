@@ -71,6 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker_poll_seconds", 0.2, "How often an intake worker looks for new spool entries "
             "written by other processes."),
     Setting("max_page_size", 1000, "Largest page size a client may ask for."),
+    Setting("dns_servers", [], "Name servers for verification, health and authentication checks, "
+            "as 'host' or 'host:port'; empty: the system's resolvers."),
+    Setting("dns_timeout", 3.0, "Seconds a DNS question may take before it counts as a timeout."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -198,3 +198,37 @@ class WebhookSecret(Base):
 
 
 WEBHOOK_SECRETS = cast(Table, WebhookSecret.__table__)
+
+
+class Message(Base):
+    """One message to one recipient, recorded when it was handed on (by the relay, or
+    reported by a sender through the API); its status follows the feedback that names
+    it: sent -> deferred | delivered -> bounced | unsubscribed | complained."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "message_id", "recipient"),
+        Index("ix_messages_recipient", "tenant_id", "recipient", "sent_at"),
+        Index("ix_messages_sent", "tenant_id", "sent_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    message_id: Mapped[str] = mapped_column(String(998))
+    recipient: Mapped[str] = mapped_column(String(320))
+    sender: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    # 'transactional' or 'marketing'; marketing mail carries List-Unsubscribe.
+    stream: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[str] = mapped_column(String(100))
+    # Recipient domain's mailbox provider at send time, for per-provider reports.
+    provider: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(15))
+    # Reply code and diagnostic of the feedback that set the status.
+    status_code: Mapped[str | None] = mapped_column(String(3))
+    status_detail: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+    status_at: Mapped[datetime] = mapped_column(DateTime)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_events.id"))
+
+
+MESSAGES = cast(Table, Message.__table__)
