@@ -208,12 +208,16 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("tenant_id", "message_id", "recipient"),
+        Index("ix_messages_ref", "tenant_id", "message_ref", "recipient"),
         Index("ix_messages_recipient", "tenant_id", "recipient", "sent_at"),
         Index("ix_messages_sent", "tenant_id", "sent_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     message_id: Mapped[str] = mapped_column(String(998))
+    # Feedback names a message by its Message-ID or by the digest a VERP token carries
+    # (ledger.messages.message_ref); both lead here.
+    message_ref: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(320))
     sender: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
@@ -232,3 +236,41 @@ class Message(Base):
 
 
 MESSAGES = cast(Table, Message.__table__)
+
+
+# Web operators
+
+
+class Operator(Base):
+    """A person who signs in to the web interface, in one tenant. Only an argon2 hash
+    of the password is kept."""
+
+    __tablename__ = "operators"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is
+    stored, so reading this table does not let anyone sign in. ``flash`` holds the
+    one-line result of the last action, shown once on the page it redirected to."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires", "expires_at"),)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    flash: Mapped[str | None] = mapped_column(Text)
+
+
+OPERATORS = cast(Table, Operator.__table__)
+WEB_SESSIONS = cast(Table, WebSession.__table__)
