@@ -127,3 +127,15 @@ def test_contact_card_shows_status_feedback_evidence_and_audit(api: httpx.Client
     assert [e["effect"] for e in card["events"]] == ["alert", "suppress"]
     assert [a["action"] for a in card["audit"]] == ["created"]
     assert api.get("/v1/contacts/not-an-address").status_code == 422
+
+
+def test_messages_recorded_over_http_show_on_the_card(api: httpx.Client) -> None:
+    body = {"messages": [{"message_id": "<h1@app>", "recipient": "gus@example.com", "sender": "app@x.example",
+                          "subject": "Hi", "stream": "marketing", "scope": "news"}] * 2}
+    reply = api.post("/v1/messages", json=body)
+    assert reply.status_code == 201 and reply.json() == {"recorded": 1, "already_known": 1}
+    bad = api.post("/v1/messages", json={"messages": [{"message_id": "x", "recipient": "not an address",
+                                                       "sender": "a@b.example"}]})
+    assert bad.status_code == 422 and "address" in bad.json()["error"]["message"]
+    card = api.get("/v1/contacts/gus@example.com").json()
+    assert [(m["message_id"], m["status"]) for m in card["messages"]] == [("h1@app", "sent")]

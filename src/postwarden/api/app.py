@@ -27,6 +27,7 @@ from postwarden.ledger import export as export_mod
 from postwarden.ledger.db import make_engine
 from postwarden.ledger.export import iso, naive_utc
 from postwarden.ledger.feedback import KINDS
+from postwarden.ledger.messages import SentMessage
 from postwarden.ledger.service import CheckResult, SuppressionFilter
 from postwarden.ledger.tenants import tenant_for_key
 
@@ -68,6 +69,22 @@ class LiftIn(BaseModel):
 class ResubscribeIn(BaseModel):
     scope: str = "*"
     evidence: str
+
+
+class MessageIn(BaseModel):
+    """A message sent to one recipient outside the relay, for the history and reports."""
+
+    message_id: str
+    recipient: str
+    sender: str
+    subject: str = ""
+    stream: Literal["transactional", "marketing"] = "transactional"
+    scope: str = "*"
+    sent_at: datetime | None = None
+
+
+class MessagesIn(BaseModel):
+    messages: list[MessageIn] = Field(max_length=MAX_CHECK)
 
 
 class CheckIn(BaseModel):
@@ -241,11 +258,20 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
         return {"address": outcome.address, "effect": outcome.effect, "reason_class": outcome.reason_class,
                 "scope": outcome.scope, "why": outcome.why}
 
+    @app.post("/v1/messages", status_code=201)
+    def post_messages(body: MessagesIn, ledger: Auth) -> dict[str, Any]:
+        """Record messages sent elsewhere; their status then follows the feedback."""
+        recorded = ledger.record_messages([SentMessage(
+            m.message_id, m.recipient, m.sender, m.subject, m.stream, m.scope,
+            sent_at=naive_utc(m.sent_at)) for m in body.messages])
+        return {"recorded": recorded, "already_known": len(body.messages) - recorded}
+
     @app.get("/v1/contacts/{address}")
     def contact(address: str, ledger: Auth,
                 scope: Annotated[list[str] | None, Query(description="Topics to show status for.")] = None,
                 ) -> dict[str, Any]:
-        """The contact card: status per scope, feedback with evidence links, the audit trail."""
+        """The contact card: status per scope, messages and their status, feedback with
+        evidence links, the audit trail."""
         return contact_card(ledger, address, scope)
 
     @app.get("/v1/audit")

@@ -1,7 +1,7 @@
 """The contact card: everything about one address that support staff open first —
 may we send, and if not why and how it can be lifted; every piece of feedback with a
-link to its raw evidence; the audit trail. (Messages sent appear here once the relay
-records them.)"""
+link to its raw evidence; every message sent and the status its feedback reached; the
+audit trail."""
 
 from __future__ import annotations
 
@@ -33,5 +33,9 @@ def contact_card(ledger: Ledger, address: str, scopes: list[str] | None = None) 
         } for e in ledger.events_for(address)],
         "audit": [{"seq": a.seq, "at": iso(a.at), "actor": a.actor, "action": a.action, "scope": a.scope,
                    "reason_class": a.reason_class, "note": a.note} for a in ledger.audit_for(address)],
-        "messages": [],
+        "messages": [{
+            "message_id": m.message_id, "sent_at": iso(m.sent_at), "sender": m.sender, "subject": m.subject,
+            "stream": m.stream, "scope": m.scope, "status": m.status, "status_at": iso(m.status_at),
+            "status_code": m.status_code, "status_detail": m.status_detail,
+        } for m in ledger.messages_for(address)],
     }

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from postwarden.address import normalize
 from postwarden.errors import InvalidAddress, InvalidInput
+from postwarden.ledger.messages import message_ref
 
 MAC_BYTES = 10
-MESSAGE_REF_BYTES = 8
 
 
 class BadToken(InvalidInput):
@@ -42,12 +42,6 @@ def _mac(key: bytes, *parts: bytes) -> bytes:
     return hmac.new(key, b"\0".join(parts), hashlib.sha256).digest()[:MAC_BYTES]
 
 
-def message_ref(message_id: str | None) -> bytes:
-    """A short digest of a Message-ID: what a VERP token carries instead of the id."""
-    cleaned = (message_id or "").strip().strip("<>").lower()
-    return hashlib.sha256(cleaned.encode()).digest()[:MESSAGE_REF_BYTES] if cleaned else b""
-
-
 @dataclass(frozen=True)
 class VerpRef:
     tenant_id: int
@@ -58,7 +52,7 @@ class VerpRef:
 def verp_encode(key: bytes, tenant_id: int, recipient: str, message_id: str | None, *,
                 local: str, domain: str) -> str:
     recipient = normalize(recipient)
-    ref = message_ref(message_id)
+    ref = bytes.fromhex(message_ref(message_id))
     head = struct.pack(">I", tenant_id) + bytes([len(ref)]) + ref
     mac = _mac(key, b"verp", head, recipient.encode())
     rcpt_local, _, rcpt_domain = recipient.rpartition("@")

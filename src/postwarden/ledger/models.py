@@ -3,12 +3,14 @@ are what the code queries with."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -274,3 +276,140 @@ class WebSession(Base):
 
 OPERATORS = cast(Table, Operator.__table__)
 WEB_SESSIONS = cast(Table, WebSession.__table__)
+
+
+# Reports
+
+
+class DailyStats(Base):
+    """Per tenant, day and mailbox provider: what was sent and what came back,
+    added to as the rollup (``reports/rollup.py``) consumes new messages and events."""
+
+    __tablename__ = "daily_stats"
+    __table_args__ = (UniqueConstraint("tenant_id", "day", "provider"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    day: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(40))
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    deferred: Mapped[int] = mapped_column(Integer, default=0)
+    hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    # Bounces that blame the sender (blocked, badreputation, authfailure, ...).
+    sender_failures: Mapped[int] = mapped_column(Integer, default=0)
+    complaints: Mapped[int] = mapped_column(Integer, default=0)
+    unsubscribes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupMark(Base):
+    """How far the rollup has read one source table: every id up to ``last_id`` except
+    ``gaps`` (ids not yet committed when it passed them, JSON id -> first seen).
+    ``version`` moves on every advance, so two processes never both apply a range."""
+
+    __tablename__ = "report_rollup"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    gaps: Mapped[str] = mapped_column(Text, default="{}")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportDomain(Base):
+    """Recipient domain -> mailbox provider as recorded with sent messages (the relay
+    may know it from MX), so feedback about the domain counts for the same provider."""
+
+    __tablename__ = "report_domains"
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+
+
+class RemediationStep(Base):
+    """What an operator changed to fix deliverability, shown on the charts."""
+
+    __tablename__ = "remediation_steps"
+    __table_args__ = (Index("ix_remediation_steps_at", "tenant_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    # The provider the step was for; None: all of them.
+    provider: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReportAlert(Base):
+    """A condition seen in the statistics or a blocklist: raised once per ``key``
+    (kind, provider or subject, day), and sent to the alert webhook if one is set."""
+
+    __tablename__ = "report_alerts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key"),
+        Index("ix_report_alerts_raised", "tenant_id", "raised_at"),
+        Index("ix_report_alerts_notify", "notify_state", "notify_next_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str] = mapped_column(String(10))
+    provider: Mapped[str | None] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    raised_at: Mapped[datetime] = mapped_column(DateTime)
+    # none (no webhook), pending, sent, failed
+    notify_state: Mapped[str] = mapped_column(String(10))
+    notify_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    notify_next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notify_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DmarcReport(Base):
+    """One DMARC aggregate report as received; its rows are in ``dmarc_records``."""
+
+    __tablename__ = "dmarc_reports"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "org_name", "report_id"),
+        Index("ix_dmarc_reports_domain", "tenant_id", "domain", "date_end"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    org_name: Mapped[str] = mapped_column(String(255))
+    report_id: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(String(255))
+    date_begin: Mapped[datetime] = mapped_column(DateTime)
+    date_end: Mapped[datetime] = mapped_column(DateTime)
+    # The published policy the reporter applied, as JSON (p, sp, adkim, aspf, pct).
+    policy: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DmarcRecord(Base):
+    """One row of an aggregate report: mail from one source IP for one header-from
+    domain, with its evaluated SPF and DKIM results and what the receiver did."""
+
+    __tablename__ = "dmarc_records"
+    __table_args__ = (Index("ix_dmarc_records_source", "tenant_id", "header_from", "source_ip"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    report_id: Mapped[int] = mapped_column(ForeignKey("dmarc_reports.id"), index=True)
+    source_ip: Mapped[str] = mapped_column(String(45))
+    header_from: Mapped[str] = mapped_column(String(255))
+    count: Mapped[int] = mapped_column(Integer)
+    disposition: Mapped[str] = mapped_column(String(20))
+    dkim: Mapped[str] = mapped_column(String(10))  # DMARC-aligned DKIM verdict: pass / fail
+    spf: Mapped[str] = mapped_column(String(10))
+    # Raw auth_results, JSON: [{"domain", "result", "selector"}] per method.
+    auth_results: Mapped[str] = mapped_column(Text)
+
+
+DAILY_STATS = cast(Table, DailyStats.__table__)
+ROLLUP_MARKS = cast(Table, RollupMark.__table__)
+REPORT_DOMAINS = cast(Table, ReportDomain.__table__)
+REMEDIATION = cast(Table, RemediationStep.__table__)
+REPORT_ALERTS = cast(Table, ReportAlert.__table__)
+DMARC_REPORTS = cast(Table, DmarcReport.__table__)
+DMARC_RECORDS = cast(Table, DmarcRecord.__table__)

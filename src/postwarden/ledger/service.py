@@ -27,7 +27,7 @@ from postwarden.errors import (
     NotFound,
     PolicyRefused,
 )
-from postwarden.ledger import bulk, policy, suppression
+from postwarden.ledger import bulk, messages, policy, suppression
 from postwarden.ledger.audit import (
     ChainProblem,
     EntryFields,
@@ -38,7 +38,7 @@ from postwarden.ledger.audit import (
 )
 from postwarden.ledger.db import require_schema, unavailable
 from postwarden.ledger.feedback import KINDS, Feedback
-from postwarden.ledger.models import AUDIT, EVENTS, EVIDENCE, SUPPRESSIONS, TENANTS
+from postwarden.ledger.models import AUDIT, EVENTS, EVIDENCE, MESSAGES, SUPPRESSIONS, TENANTS
 
 DIAGNOSTIC_IN_AUDIT = 500
 
@@ -524,6 +524,26 @@ class Ledger:
                 EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.address == address)
                 .order_by(EVENTS.c.occurred_at.desc(), EVENTS.c.id.desc()).limit(limit)).all())
 
+    def record_messages(self, sent: Sequence[messages.SentMessage]) -> int:
+        """Add messages handed on to the history with status ``sent``; how many were new
+        (recording the same message again changes nothing)."""
+        for m in sent:
+            if m.stream not in messages.STREAMS:
+                raise InvalidInput(f"unknown stream {m.stream!r}: one of {', '.join(messages.STREAMS)}")
+            if not m.message_id.strip().strip("<>"):
+                raise InvalidInput("a message needs its Message-ID")
+        sent = [replace(m, recipient=normalize(m.recipient), scope=self.valid_scope(m.scope))
+                for m in sent]
+        with self._begin() as conn:
+            return messages.record_sent(conn, self.tenant_id, sent, self.clock())
+
+    def messages_for(self, address: str, limit: int = 500) -> list[Any]:
+        address = normalize(address)
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(MESSAGES).where(
+                MESSAGES.c.tenant_id == self.tenant_id, MESSAGES.c.recipient == address)
+                .order_by(MESSAGES.c.sent_at.desc(), MESSAGES.c.id.desc()).limit(limit)).all())
+
     def alerts(self, since: datetime | None = None, limit: int = 500) -> list[Any]:
         """Sender-side failures: recorded, never a reason to suppress the recipient."""
         query = select(EVENTS).where(EVENTS.c.tenant_id == self.tenant_id,
@@ -729,7 +749,13 @@ class FeedbackBatch:
         if stateful:
             for n, outcome in self._apply_stateful(stateful):
                 outcomes[n] = outcome
-        return [o for o in outcomes if o is not None]
+        done = [o for o in outcomes if o is not None]
+        messages.follow(self.conn, self.ledger.tenant_id, [
+            messages.StatusChange(address, f.kind, f.message_id, f.reply_code, f.diagnostic,
+                                  f.occurred_at or self.ledger.clock(), o.event_id)
+            for (f, address, _), o in zip(prepared, done, strict=True)
+            if o.event_id is not None and f.kind in messages.STATUS_OF_KIND])
+        return done
 
     def _apply_stateful(self, items: Sequence[tuple[int, Feedback, str, str | None]]
                         ) -> list[tuple[int, Outcome]]:

@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.String(length=998), nullable=False),
+    sa.Column('message_ref', sa.String(length=16), nullable=False),
     sa.Column('recipient', sa.String(length=320), nullable=False),
     sa.Column('sender', sa.String(length=320), nullable=False),
     sa.Column('subject', sa.Text(), nullable=False),
@@ -38,6 +39,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant_id', 'message_id', 'recipient')
     )
+    op.create_index('ix_messages_ref', 'messages', ['tenant_id', 'message_ref', 'recipient'])
     op.create_index('ix_messages_recipient', 'messages', ['tenant_id', 'recipient', 'sent_at'])
     op.create_index('ix_messages_sent', 'messages', ['tenant_id', 'sent_at'])
 
