@@ -74,6 +74,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dns_servers", [], "Name servers for verification, health and authentication checks, "
             "as 'host' or 'host:port'; empty: the system's resolvers."),
     Setting("dns_timeout", 3.0, "Seconds a DNS question may take before it counts as a timeout."),
+    Setting("report_complaint_rate_lines", [0.001, 0.003], "Complaint rate lines of reports and "
+            "alerts, warning then critical (Gmail and Yahoo: under 0.1%, never 0.3%)."),
+    Setting("report_bounce_rate_lines", [0.05, 0.10], "Bounce rate lines of reports and alerts, "
+            "warning then critical."),
+    Setting("report_alert_min_sent", 200, "Messages a provider must have been sent in a day before "
+            "its rates can raise an alert (a few bounces out of ten say little)."),
+    Setting("report_burst_count", 20, "Sender-side failures (blocked, badreputation, authfailure, ...) "
+            "at one provider within report_burst_minutes that raise an alert."),
+    Setting("report_burst_minutes", 60, "The window of report_burst_count."),
+    Setting("report_rollup_seconds", 30.0, "How often intake workers add new messages and feedback to "
+            "the daily statistics and look for alert conditions (a stats query also does it first)."),
+    Setting("report_gap_seconds", 600.0, "How long the statistics rollup waits for a row whose id it "
+            "passed before it was committed; after that the id counts as rolled back."),
+    Setting("alert_webhook_url", "", "URL every new report alert is POSTed to as JSON, signed with "
+            "alert_webhook_secret; empty: no webhook."),
+    Setting("alert_webhook_secret", "", "HMAC-SHA256 key of the alert webhook's X-Postwarden-Signature "
+            "header."),
+    Setting("alert_webhook_attempts", 8, "Attempts to deliver one alert to the webhook, backing off "
+            "from 30 s doubling, before it is marked failed."),
+    Setting("sending_domains", [], "Your sending domains: the dossier shows their SPF, DKIM and DMARC "
+            "status and workers check them against domain blocklists."),
+    Setting("sending_ips", [], "Your sending IP addresses, checked against the IP blocklists by the "
+            "dossier and periodically by workers."),
+    Setting("blocklist_check_seconds", 3600.0, "How often intake workers look up sending_ips and "
+            "sending_domains in the blocklists; 0 turns it off."),
+    Setting("dkim_selectors", ["default", "selector1", "selector2", "google", "k1", "s1", "s2",
+                               "dkim", "mail"],
+            "DKIM selectors the domain health check looks up."),
+    Setting("dnsbl_ip_zones", ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org"],
+            "IP blocklists (DNSBL zones) sending IPs are looked up in."),
+    Setting("dnsbl_domain_zones", ["dbl.spamhaus.org", "multi.uribl.com"],
+            "Domain blocklists sending domains are looked up in."),
+    Setting("dmarc_max_bytes", 20_971_520, "Largest DMARC aggregate report accepted once "
+            "decompressed (bytes); larger ones are refused as a possible decompression bomb."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
