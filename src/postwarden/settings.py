@@ -71,9 +71,53 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker_poll_seconds", 0.2, "How often an intake worker looks for new spool entries "
             "written by other processes."),
     Setting("max_page_size", 1000, "Largest page size a client may ask for."),
+    Setting("relay_host", "127.0.0.1", "Address `postwarden relay` listens on for submission."),
+    Setting("relay_port", 2587, "Port of `postwarden relay`."),
+    Setting("relay_upstream", "127.0.0.1:25", "The MTA or smarthost the relay hands mail to, as host:port."),
+    Setting("relay_upstream_starttls", False, "Use STARTTLS to the upstream."),
+    Setting("relay_upstream_username", "", "Login at the upstream; empty: no AUTH."),
+    Setting("relay_upstream_password", "", "Password at the upstream."),
+    Setting("relay_tls_cert", "", "PEM certificate for the relay's STARTTLS; empty: no STARTTLS, and "
+            "AUTH only from loopback."),
+    Setting("relay_tls_key", "", "PEM private key of relay_tls_cert."),
+    Setting("relay_loopback_tenant", "", "Tenant that loopback clients send as without AUTH; empty: "
+            "every client must authenticate (login: tenant name, password: an API key of it)."),
+    Setting("relay_rate_per_minute", 600, "Messages one authenticated sender may submit per minute; "
+            "more get 451 4.7.1 until the rate drops."),
+    Setting("relay_spam_threshold", 5.0, "Outgoing spam score at which the relay refuses a message "
+            "with 554 5.7.1 (see docs/gate.md for the rules)."),
+    Setting("relay_max_message_size", 26_214_400, "Largest message the relay accepts (bytes)."),
+    Setting("dkim_domain", "", "Domain (d=) the relay DKIM-signs with; empty: no signing."),
+    Setting("dkim_selector", "postwarden", "DKIM selector (s=); its key is published at "
+            "<selector>._domainkey.<domain>."),
+    Setting("dkim_private_key", "", "Path of the PEM RSA private key the relay signs with."),
     Setting("dns_servers", [], "Name servers for verification, health and authentication checks, "
             "as 'host' or 'host:port'; empty: the system's resolvers."),
     Setting("dns_timeout", 3.0, "Seconds a DNS question may take before it counts as a timeout."),
+    # The mailbox side (docs/filter.md): the learning spam filter and its inbound proxy.
+    Setting("mailbox_authserv_id", "postwarden.localhost", "Name the mailbox side signs its "
+            "Authentication-Results with (RFC 8601 authserv-id); arriving ones claiming it are removed."),
+    Setting("mailbox_trusted_authserv_ids", [], "Upstream servers whose Authentication-Results the "
+            "mailbox side believes instead of checking SPF, DKIM and DMARC itself."),
+    Setting("mailbox_model_bits", 22, "log2 of the learned model's slots: 10 bytes each in memory "
+            "(22: 40 MiB per tenant), whatever the number of users."),
+    Setting("mailbox_spam_at", 2.0, "Spam log-odds at or above which mail goes to the spam folder."),
+    Setting("mailbox_reload_seconds", 1.0, "How often a process classifying mail looks for a model "
+            "trained by another process."),
+    Setting("mailbox_smtp_upstream", "", "SMTP server (host:port) complaint reports are sent "
+            "through; empty: reports are logged as skipped."),
+    Setting("mailbox_report_from", "abuse@localhost", "Sender address of complaint reports."),
+    Setting("mailbox_spam_partner", "", "Address that also gets every complaint report users agreed "
+            "to share; empty: none."),
+    Setting("mailbox_allow_http_unsubscribe", False, "Accept plain-http one-click unsubscribe links "
+            "(RFC 8058 asks for https; for closed networks and tests)."),
+    Setting("inbound_host", "127.0.0.1", "Address `postwarden inbound` listens on."),
+    Setting("inbound_port", 2526, "Port of `postwarden inbound`."),
+    Setting("inbound_domains", [], "Domains `postwarden inbound` takes mail for; empty: any."),
+    Setting("inbound_tenant", "default", "Tenant whose filter and users `postwarden inbound` serves."),
+    Setting("inbound_deliver", "maildir:mail", "Where `postwarden inbound` stores mail: "
+            "'maildir:PATH' (PATH/<address>/, spam in .Junk) or 'smtp:HOST:PORT'."),
+    Setting("inbound_max_message_size", 26_214_400, "Largest message `postwarden inbound` accepts (bytes)."),
     Setting("report_complaint_rate_lines", [0.001, 0.003], "Complaint rate lines of reports and "
             "alerts, warning then critical (Gmail and Yahoo: under 0.1%, never 0.3%)."),
     Setting("report_bounce_rate_lines", [0.05, 0.10], "Bounce rate lines of reports and alerts, "
@@ -108,6 +152,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Domain blocklists sending domains are looked up in."),
     Setting("dmarc_max_bytes", 20_971_520, "Largest DMARC aggregate report accepted once "
             "decompressed (bytes); larger ones are refused as a possible decompression bomb."),
+    Setting("web_session_hours", 12.0, "How long a web interface sign-in lasts before the operator "
+            "must sign in again."),
+    Setting("web_cookie_secure", False, "Mark the web interface's cookies Secure (sent over HTTPS "
+            "only); turn on when the interface is served over HTTPS."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -1,4 +1,4 @@
-"""The contact card on the command line."""
+"""The contact card and the relay on the command line."""
 
 from __future__ import annotations
 
@@ -46,3 +46,17 @@ def contact(
         audit.add_row(str(a["seq"]), a["at"], a["actor"], a["action"], a["scope"], a["reason_class"] or "",
                       a["note"])
     stdout.print(audit)
+
+
+@app.command()
+@handles_errors
+def relay(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    upstream: Annotated[str | None, typer.Option(help="The MTA to hand mail to, host:port.")] = None,
+) -> None:
+    """Run the SMTP relay: refuses suppressed recipients at RCPT, signs, hands on to the upstream."""
+    from postwarden.gate.relay import run
+
+    run(context(ctx).settings.with_overrides(relay_host=host, relay_port=port, relay_upstream=upstream))
