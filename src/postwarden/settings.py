@@ -94,6 +94,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dns_servers", [], "Name servers for verification, health and authentication checks, "
             "as 'host' or 'host:port'; empty: the system's resolvers."),
     Setting("dns_timeout", 3.0, "Seconds a DNS question may take before it counts as a timeout."),
+    Setting("web_session_hours", 12.0, "How long a web interface sign-in lasts before the operator "
+            "must sign in again."),
+    Setting("web_cookie_secure", False, "Mark the web interface's cookies Secure (sent over HTTPS "
+            "only); turn on when the interface is served over HTTPS."),
     # The mailbox side (docs/filter.md): the learning spam filter and its inbound proxy.
     Setting("mailbox_authserv_id", "postwarden.localhost", "Name the mailbox side signs its "
             "Authentication-Results with (RFC 8601 authserv-id); arriving ones claiming it are removed."),

@@ -30,6 +30,7 @@ from postwarden.ledger.feedback import KINDS
 from postwarden.ledger.messages import SentMessage
 from postwarden.ledger.service import CheckResult, SuppressionFilter
 from postwarden.ledger.tenants import tenant_for_key
+from postwarden.web import pages as web_pages
 
 MAX_CHECK = 10_000
 
@@ -142,6 +143,7 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
                   description="Suppression ledger, feedback intake and the send gate.")
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
+    app.include_router(web_pages.router)
     app.state.engine = engine
     app.state.settings = settings
     app.state.ledgers = {}
