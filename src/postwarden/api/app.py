@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from postwarden import __version__
 from postwarden import settings as settings_mod
+from postwarden.api import mailbox as mailbox_api
 from postwarden.api import unsubscribe, webhooks
 from postwarden.errors import PostwardenError, Unauthorized
 from postwarden.gate.contact import contact_card
@@ -143,11 +144,13 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
                   description="Suppression ledger, feedback intake and the send gate.")
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
+    app.include_router(mailbox_api.router_for(authenticated))
     app.include_router(web_pages.router)
     app.state.engine = engine
     app.state.settings = settings
     app.state.ledgers = {}
     app.state.gates = {}
+    app.state.mailboxes = {}
 
     @app.exception_handler(PostwardenError)
     async def _postwarden_error(_: Request, exc: PostwardenError) -> JSONResponse:

@@ -70,7 +70,7 @@ class SpamFilter:
         score = (0.0 if abstained else model_score) + sum(s.score for s in signals)
         reasons: tuple[Reason, ...] = ()
         if explain > 0:
-            reasons = tuple(Reason(s.name, s.score, "signal") for s in signals)
+            reasons = tuple(Reason(s.name, s.score, "signal", s.description) for s in signals)
             if not abstained:
                 reasons += self._reasons(prepared, explain)
         return Verdict(self.policy.decide(score), score, model_score, abstained, reasons)

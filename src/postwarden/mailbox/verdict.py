@@ -38,6 +38,8 @@ class Reason:
     """Its share of the score in log-odds (positive: towards spam)."""
     source: str
     """``global`` (everyone's clicks), ``user`` (this user's clicks) or ``signal``."""
+    description: str = ""
+    """What a signal means, in words."""
 
 
 @dataclass(frozen=True)
@@ -84,5 +86,6 @@ class Verdict:
             lines.append("the learned model has not seen enough spam and not-spam yet: it abstained")
         for reason in self.reasons:
             side = "spam" if reason.weight > 0 else "not spam"
-            lines.append(f"  {reason.weight:+.3f}  {reason.feature}  [{reason.source}, towards {side}]")
+            what = f"{reason.feature}: {reason.description}" if reason.description else reason.feature
+            lines.append(f"  {reason.weight:+.3f}  {what}  [{reason.source}, towards {side}]")
         return "\n".join(lines)
