@@ -94,6 +94,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dns_servers", [], "Name servers for verification, health and authentication checks, "
             "as 'host' or 'host:port'; empty: the system's resolvers."),
     Setting("dns_timeout", 3.0, "Seconds a DNS question may take before it counts as a timeout."),
+    Setting("verify_concurrency", 100, "DNS questions address verification keeps in flight at once."),
+    Setting("verify_negative_ttl", 300.0, "Seconds a 'no such domain' or 'no such record' answer stays "
+            "cached when the name server sends no SOA saying how long."),
+    Setting("verify_on_check", False, "Verify the addresses POST /v1/check allows; undeliverable ones "
+            "become 'invalid' suppressions."),
+    Setting("verify_on_import", False, "Verify the addresses of a suppression import; undeliverable "
+            "ones also get an 'invalid' suppression."),
+    Setting("disposable_domains_extra", [], "Domains to treat as disposable besides the "
+            "disposable-email-domains package's list."),
+    Setting("disposable_domains_allow", [], "Domains never to treat as disposable, whatever the lists say."),
+    Setting("disposable_domains_file", "", "A file of disposable domains, one a line ('!domain' for an "
+            "exception), read again whenever it changes; empty: none."),
     Setting("web_session_hours", 12.0, "How long a web interface sign-in lasts before the operator "
             "must sign in again."),
     Setting("web_cookie_secure", False, "Mark the web interface's cookies Secure (sent over HTTPS "

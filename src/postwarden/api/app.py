@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from postwarden import __version__
 from postwarden import settings as settings_mod
 from postwarden.api import mailbox as mailbox_api
-from postwarden.api import unsubscribe, webhooks
+from postwarden.api import unsubscribe, verification, webhooks
 from postwarden.errors import PostwardenError, Unauthorized
 from postwarden.gate.contact import contact_card
 from postwarden.gate.service import Gate
@@ -31,6 +31,7 @@ from postwarden.ledger.feedback import KINDS
 from postwarden.ledger.messages import SentMessage
 from postwarden.ledger.service import CheckResult, SuppressionFilter
 from postwarden.ledger.tenants import tenant_for_key
+from postwarden.verify.screening import screen_checked, screen_imported
 from postwarden.web import pages as web_pages
 
 MAX_CHECK = 10_000
@@ -144,6 +145,7 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
                   description="Suppression ledger, feedback intake and the send gate.")
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
+    app.include_router(verification.router_for(authenticated))
     app.include_router(mailbox_api.router_for(authenticated))
     app.include_router(web_pages.router)
     app.state.engine = engine
@@ -177,7 +179,11 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
         gates: dict[int, Gate] = request.app.state.gates
         if ledger.tenant_id not in gates:
             gates[ledger.tenant_id] = Gate(ledger)
-        return {"results": [check_json(r) for r in gates[ledger.tenant_id].check(body.addresses, body.scope)]}
+        results = gates[ledger.tenant_id].check(body.addresses, body.scope)
+        if settings.verify_on_check:
+            results = await screen_checked(ledger, verification.verifier_of(request), results,
+                                           actor=_actor(request))
+        return {"results": [check_json(r) for r in results]}
 
     @app.post("/v1/suppressions", status_code=201)
     def suppress(body: SuppressIn, ledger: Auth, request: Request) -> dict[str, Any]:
@@ -248,8 +254,14 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
         body = (await request.body()).decode("utf-8-sig", errors="replace")
         rows = exports.read_rows(format, io.StringIO(body, newline=""))
         summary = ledger.import_rows(rows, source=f"import:{format}:http", actor=_actor(request))
-        return {"rows": summary.rows, "created": summary.created, "reactivated": summary.reactivated,
-                "unchanged": summary.unchanged, "by_class": summary.by_class}
+        found = {"rows": summary.rows, "created": summary.created, "reactivated": summary.reactivated,
+                 "unchanged": summary.unchanged, "by_class": summary.by_class}
+        if settings.verify_on_import:
+            screened = await screen_imported(ledger, verification.verifier_of(request),
+                                             [r.address for r in rows], source=f"verify:import:{format}:http",
+                                             actor=_actor(request))
+            found["undeliverable_suppressed"] = screened.created + screened.reactivated
+        return found
 
     @app.post("/v1/events", status_code=201)
     def post_event(body: EventIn, ledger: Auth, request: Request) -> dict[str, Any]:

@@ -3,6 +3,7 @@ import suppressions, audit, tenants and keys."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import sys
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ from postwarden.ledger import export as export_mod
 from postwarden.ledger.db import make_engine, migrate
 from postwarden.ledger.service import SuppressionFilter
 from postwarden.ledger.tenants import create_api_key, create_tenant, tenant_names
+from postwarden.verify.screening import screen_imported
+from postwarden.verify.service import Verifier
 
 out = typer.echo
 
@@ -243,6 +246,12 @@ def import_suppressions(
     console.print(table)
     for cls, n in sorted(summary.by_class.items()):
         console.print(f"  {cls}: {n}")
+    if ledger.settings.verify_on_import:
+        screened = asyncio.run(screen_imported(ledger, Verifier(ledger.settings), [r.address for r in rows],
+                                               source=f"verify:import:{from_}:{file.name}",
+                                               actor=operator_actor()))
+        console.print(f"  verified: {screened.created + screened.reactivated} undeliverable address(es) "
+                      "suppressed as invalid")
 
 
 @audit_app.command("show")

@@ -382,6 +382,32 @@ class Ledger:
             self._flush_chain(conn, chain)
         return [Outcome(address, "lift", "unsubscribe", scope, "resubscribed")]
 
+    def settle_recheck(self, address: str, *, passed: bool, note: str, evidence: dict[str, Any],
+                       actor: str) -> list[Outcome]:
+        """Write what a re-check found, one outcome per active suppression of the address.
+        Those a re-check lifts (policy rule ``recheck``) are lifted if it ``passed``
+        (``rechecked``) and otherwise stay (``recheck_failed``); the others stay whatever
+        it found (``recheck_refused``, saying what lifts them)."""
+        address = normalize(address)
+        now = self.clock()
+        outcomes: list[Outcome] = []
+        with self._begin() as conn:
+            chain = self._lock(conn)
+            for row in self._active_rows(conn, address, None, now):
+                rule, explanation = self._lift_rules[row.reason_class]
+                if rule != "recheck":
+                    action, effect, why = "recheck_refused", "record", explanation or rule
+                elif passed:
+                    action, effect, why = "rechecked", "lift", note
+                    conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == row.id)
+                                 .values(state="lifted", lifted_at=now, updated_at=now))
+                else:
+                    action, effect, why = "recheck_failed", "record", note
+                chain.append(now, actor, action, address, row.scope, row.reason_class, why, evidence)
+                outcomes.append(Outcome(address, effect, row.reason_class, row.scope, action, why=why))
+            self._flush_chain(conn, chain)
+        return outcomes
+
     def expire_due(self) -> int:
         """Lift suppressions whose expiry has passed (soft bounces), logging each."""
         now = self.clock()

@@ -1,0 +1,120 @@
+"""Typo suggestions for mailbox domains: ``gmial.com`` → ``gmail.com``.
+
+A typed domain is compared with each popular domain by an edit distance whose costs
+follow how people mistype: swapping two letters, hitting a neighbouring key, or
+doubling or dropping a repeated letter cost half of an arbitrary edit. A suggestion
+is made only when one popular domain is clearly the nearest and near enough; the
+limits keep real domains that merely look alike (``gmc.com``, ``yahoo.gr``) alone.
+Pure: data in, data out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache, lru_cache
+
+from postwarden.verify.tables import COUNTRY_CODES, KEYBOARD_ROWS, POPULAR_DOMAINS
+
+# How far a suggestion may be, in the costs below; a longer name tolerates more.
+LIMIT = 1.0
+LIMIT_LONG = 1.5
+LONG_NAME = 8
+# Three-letter and shorter names are dense (nearly every one is a registered domain),
+# so only a mistyped top-level domain is corrected for them (``aol.con``).
+SHORTEST_NAME = 4
+# The nearest candidate must beat the next by this much, or the guess is a coin toss.
+MARGIN = 0.5
+
+CHEAP = 0.5
+# Characters that look alike, typed for one another when copying an address by eye.
+LOOKALIKES = frozenset({("0", "o"), ("o", "0"), ("1", "l"), ("l", "1"), ("1", "i"), ("i", "1")})
+
+
+@cache
+def _neighbours() -> dict[str, frozenset[str]]:
+    """Keys that touch on a QWERTY keyboard: the same row either side, and the row
+    above and below at the same position and one to the side."""
+    positions = {ch: (row, col) for row, keys in enumerate(KEYBOARD_ROWS) for col, ch in enumerate(keys)}
+    found: dict[str, set[str]] = {ch: set() for ch in positions}
+    for ch, (row, col) in positions.items():
+        for other, (orow, ocol) in positions.items():
+            if other != ch and ((orow == row and abs(ocol - col) == 1)
+                                or (abs(orow - row) == 1 and ocol - col in (0, 1 if orow < row else -1))):
+                found[ch].add(other)
+                found[other].add(ch)
+    return {ch: frozenset(near) for ch, near in found.items()}
+
+
+def _substitution(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    if b in _neighbours().get(a, ()) or (a, b) in LOOKALIKES:
+        return CHEAP
+    return 1.0
+
+
+def _indel(text: str, i: int) -> float:
+    """The cost of ``text[i]`` being extra (or missing): cheap when it repeats a neighbour,
+    dear at the start, where people seldom slip but where dropping a letter often
+    spells another real name (``mail.com``, ``cloud.com``)."""
+    ch = text[i]
+    repeated = (i > 0 and text[i - 1] == ch) or (i + 1 < len(text) and text[i + 1] == ch)
+    if i == 0:
+        return 1.0 + CHEAP
+    return CHEAP if repeated else 1.0
+
+
+def distance(typed: str, target: str) -> float:
+    """Weighted optimal-string-alignment distance from ``typed`` to ``target``."""
+    n, m = len(typed), len(target)
+    previous2: list[float] = []
+    previous = [0.0] * (m + 1)
+    for j in range(1, m + 1):
+        previous[j] = previous[j - 1] + _indel(target, j - 1)
+    for i in range(1, n + 1):
+        current = [previous[0] + _indel(typed, i - 1)] + [0.0] * m
+        for j in range(1, m + 1):
+            best = min(previous[j] + _indel(typed, i - 1),
+                       current[j - 1] + _indel(target, j - 1),
+                       previous[j - 1] + _substitution(typed[i - 1], target[j - 1]))
+            if (i > 1 and j > 1 and typed[i - 1] == target[j - 2] and typed[i - 2] == target[j - 1]
+                    and typed[i - 1] != typed[i - 2]):
+                best = min(best, previous2[j - 2] + CHEAP)
+            current[j] = best
+        previous2, previous = previous, current
+    return previous[m]
+
+
+def _country_variant(typed: str, target: str) -> bool:
+    """``yahoo.gr`` beside ``yahoo.fr``: the same name in another country, not a typo."""
+    typed_rest, _, typed_cc = typed.rpartition(".")
+    target_rest, _, target_cc = target.rpartition(".")
+    return typed_rest == target_rest and typed_cc in COUNTRY_CODES and target_cc in COUNTRY_CODES
+
+
+def _within_limit(typed: str, target: str, cost: float) -> bool:
+    typed_name = typed.partition(".")[0]
+    if typed_name == target.partition(".")[0]:
+        return cost <= LIMIT  # only the top-level domain differs: it is short whatever the name
+    if len(typed_name) < SHORTEST_NAME:
+        return False
+    return cost <= (LIMIT_LONG if len(typed_name) >= LONG_NAME else LIMIT)
+
+
+def suggest(domain: str, popular: Iterable[str] = POPULAR_DOMAINS) -> str | None:
+    """The popular domain ``domain`` is probably a typo of, or None."""
+    return _suggest(domain.strip().lower().rstrip("."), tuple(popular))
+
+
+@lru_cache(maxsize=65536)
+def _suggest(typed: str, popular: tuple[str, ...]) -> str | None:
+    if not typed or typed in popular or len(typed) > 253:
+        return None
+    costs = sorted((distance(typed, target), target) for target in popular
+                   if abs(len(target) - len(typed)) <= 3 and not _country_variant(typed, target))
+    if not costs:
+        return None
+    cost, best = costs[0]
+    runner_up = costs[1][0] if len(costs) > 1 else float("inf")
+    if runner_up - cost < MARGIN or not _within_limit(typed, best, cost):
+        return None
+    return best
