@@ -6,7 +6,7 @@ once, where unsubscribing is what works) or a complaint report (ARF, RFC 5965).
 * :func:`arf_report` writes the complaint: a ``multipart/report`` with a readable part,
   the ``message/feedback-report`` fields, and the reported message's header (not its
   body). The user's address is redacted as RFC 6590 allows: wherever it appears as an
-  address, its local part becomes ``redacted``. Tokens a sender put in its own
+  address, its local part becomes ``*redacted*``. Tokens a sender put in its own
   addresses (VERP return paths) are left alone; they are how the sender finds whom to
   stop mailing, the purpose of the report.
 """
@@ -90,11 +90,16 @@ def one_click_unsubscribe(unsubscribe: Unsubscribe, timeout: float = 10.0) -> Un
 
 # --- ARF -----------------------------------------------------------------------------------
 
+REDACTED_LOCAL = "*redacted*"
+"""What the recipient's local part becomes. RFC 6590 leaves the string to the reporter;
+asterisks tell a report reader (ours among them) that no real address is given."""
+
+
 def _redact(text: str, address: str) -> str:
     local, _, domain = address.rpartition("@")
     if not local:
         return text
-    return re.sub(re.escape(local) + "@" + re.escape(domain), f"redacted@{domain}", text, flags=re.I)
+    return re.sub(re.escape(local) + "@" + re.escape(domain), f"{REDACTED_LOCAL}@{domain}", text, flags=re.I)
 
 
 def _original_header(raw: bytes, recipient: str) -> str:
