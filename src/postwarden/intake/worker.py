@@ -197,6 +197,16 @@ class IntakeWorker:
                         source: str, result: EntryResult) -> None:
         parsed = parse_message(raw)
         result.kind = parsed.kind
+        if verp is None and parsed.original is not None and parsed.original.envelope_sender:
+            # A redacted complaint (RFC 6590) names no recipient; the reported message's
+            # return path does, when it is one of our VERP addresses.
+            r = route(parsed.original.envelope_sender, self.settings.intake_domain)
+            if r is not None and r.role == "verp":
+                try:
+                    verp = verp_decode(self.key, r.address, local="bounces")
+                    tenant_id = verp.tenant_id if tenant_id is None else tenant_id
+                except BadToken as exc:
+                    result.notes.append(f"VERP token of the reported message ignored: {exc.message}")
         if parsed.error:
             result.notes.append(f"parser: {parsed.error}")
         feedbacks = feedback_from(parsed, raw, verp, source)
