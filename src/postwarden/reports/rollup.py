@@ -76,7 +76,7 @@ def _day(conn: Connection, column: Any) -> ColumnElement[Any]:
     return func.date(column)
 
 
-def _domain(conn: Connection, column: Any) -> ColumnElement[Any]:
+def domain_of(conn: Connection, column: Any) -> ColumnElement[Any]:
     # Constants inlined: PostgreSQL cannot tell that a GROUP BY expression with bound
     # parameters is the same as the selected one.
     at: ColumnElement[str] = literal_column("'@'")
@@ -185,7 +185,7 @@ def _which(table: Any, mark: _Mark, hi: int, filled: list[int]) -> ColumnElement
 
 def _count_messages(counts: _Counts, where: ColumnElement[bool]) -> int:
     conn = counts.conn
-    day, domain = _day(conn, MESSAGES.c.sent_at), _domain(conn, MESSAGES.c.recipient)
+    day, domain = _day(conn, MESSAGES.c.sent_at), domain_of(conn, MESSAGES.c.recipient)
     rows = conn.execute(select(MESSAGES.c.tenant_id, day, MESSAGES.c.provider, domain, func.count())
                         .where(where).group_by(MESSAGES.c.tenant_id, day, MESSAGES.c.provider, domain))
     total = 0
@@ -207,7 +207,7 @@ def _counter_of(kind: str, hard: bool | None, disposition: str) -> str | None:
 
 def _count_events(counts: _Counts, where: ColumnElement[bool]) -> int:
     conn = counts.conn
-    day, domain = _day(conn, EVENTS.c.occurred_at), _domain(conn, EVENTS.c.address)
+    day, domain = _day(conn, EVENTS.c.occurred_at), domain_of(conn, EVENTS.c.address)
     columns = (EVENTS.c.tenant_id, day, domain, EVENTS.c.kind, EVENTS.c.hard_bounce, EVENTS.c.disposition)
     rows = conn.execute(select(*columns, func.count()).where(where, EVENTS.c.kind != "autoreply")
                         .group_by(*columns))
