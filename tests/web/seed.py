@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from postwarden.intake import spool
 from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.messages import SentMessage
+from postwarden.ledger.service import utcnow
 
 COMPLAINER = "pat.morgan@example.org"
 TYPO = "jon.baker@gmial.com"
@@ -41,7 +42,8 @@ class Seeded:
 
 def seed(engine: Engine, tenant: str, *, bulk: int = 24) -> Seeded:
     ledger = Ledger(engine, tenant)
-    start = datetime(2026, 11, 2, 9, 30)
+    # Three weeks ago, so that the alerts fall inside the alerts page's 30 days.
+    start = (utcnow() - timedelta(days=21)).replace(hour=9, minute=30, second=0, microsecond=0)
 
     def at(days: float) -> datetime:
         return start + timedelta(days=days)

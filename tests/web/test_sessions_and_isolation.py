@@ -136,6 +136,9 @@ def test_an_operator_never_sees_another_tenants_data(browser: Browser, engine: E
     entry = spool.enqueue(engine, "smtp", {"mail_from": "x@other"}, b"Subject: theirs\r\n\r\nsecret",
                           theirs.tenant_id, state="unrecognised")
     Ledger(engine, tenant).suppress("mine@example.com", "manual", note="mine", actor="test")
+    # Mail that named no tenant belongs to the intake tenant ("default" here), not to this one.
+    unnamed = spool.enqueue(engine, "smtp", {"mail_from": "x@nowhere"}, b"Subject: unnamed\r\n\r\nsecret",
+                            None, state="unrecognised")
 
     listing = browser.get("/suppressions", state="all")
     assert "mine@example.com" in listing.text and "victim@example.net" not in listing.text
@@ -151,6 +154,7 @@ def test_an_operator_never_sees_another_tenants_data(browser: Browser, engine: E
     assert browser.get(f"/evidence/{evidence_id}").status_code == 404
     assert browser.get(f"/evidence/{evidence_id}/raw").status_code == 404
     assert browser.get(f"/unrecognised/{entry}").status_code == 404
+    assert browser.get(f"/unrecognised/{unnamed}").status_code == 404
     assert "secret" not in browser.get("/unrecognised").text
     refused = browser.post(f"/unrecognised/{entry}/reprocess", {}, token_from="/suppressions")
     assert refused.status_code == 404

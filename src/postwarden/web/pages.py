@@ -7,6 +7,7 @@ HTML page in one place (:class:`PageRoute`), never as the API's JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Callable, Coroutine, Mapping
@@ -32,7 +33,9 @@ from postwarden.intake import spool
 from postwarden.ledger import Consent, Ledger, policy
 from postwarden.ledger import export as export_mod
 from postwarden.ledger.audit import ChainProblem
-from postwarden.web import accounts, recheck, views
+from postwarden.verify.recheck import recheck
+from postwarden.verify.service import Verifier
+from postwarden.web import accounts, views
 
 SESSION_COOKIE = "pw_session"
 # Before there is a session, the sign-in form is protected by a double-submit cookie.
@@ -320,9 +323,8 @@ def _card(request: Request, session: accounts.Session, address: str, status: int
         badges=badges, active=active, active_classes=active_classes,
         consent=consent or views.ConsentForm(), consent_errors=consent_errors or {}, refusal=refusal,
         consent_methods=views.CONSENT_METHOD_LABELS, class_why=views.CLASS_WHY,
-        can_check_again=bool(active_classes & recheck.RECHECKABLE), recheck_ready=recheck.available(),
-        operator_liftable=[s for s in active if policy.lift_rule(ledger.policy, s["reason_class"])
-                           == "operator"],
+        can_check_again=any(ledger.lift_rule(cls)[0] == "recheck" for cls in active_classes),
+        operator_liftable=[s for s in active if ledger.lift_rule(s["reason_class"])[0] == "operator"],
         complaint_scopes=sorted({s["scope"] for s in active if s["reason_class"] == "complaint"}),
         evidence_id=_evidence_id, reasons=views.REASON_DESCRIPTIONS, url=card_url(card["address"]))
 
@@ -364,10 +366,27 @@ def operator_lift(request: Request, address: str, form: Form) -> Response:
 
 
 @router.post("/contacts/{address}/check-again")
-def check_again(request: Request, address: str, form: Form) -> Response:
+async def check_again(request: Request, address: str, form: Form) -> Response:
+    """Verify the address afresh; the verifier's DNS questions run on this event loop."""
     session = form.session
-    result = recheck.check_again(ledger_for(request, session), address, actor(session))
-    return done(request, session, result.message, card_url(normalize(address)))
+    ledger = await asyncio.to_thread(ledger_for, request, session)
+    try:
+        result = await recheck(ledger, _verifier(request), address, actor=actor(session),
+                               note="asked on the contact card")
+        message = views.recheck_message(result.passed, result.verification)
+    except PolicyRefused:
+        message = ("Check again only lifts hard bounces and invalid addresses; nothing else here "
+                   "can be lifted that way. The attempt is recorded in the audit trail.")
+    return await asyncio.to_thread(done, request, session, message, card_url(normalize(address)))
+
+
+def _verifier(request: Request) -> Verifier:
+    """One verifier per server, so its DNS cache serves every operator."""
+    state = request.app.state
+    if not hasattr(state, "web_verifier"):
+        state.web_verifier = Verifier(_settings(request))
+    verifier: Verifier = state.web_verifier
+    return verifier
 
 
 @router.post("/contacts/{address}/suppress")
@@ -463,10 +482,17 @@ def _audit_evidence(text: str) -> list[tuple[str, str]]:
 
 
 def _own_entries(request: Request, ledger: Ledger, after: int | None, limit: int) -> list[Any]:
-    """Unrecognised spool entries of this tenant only: input that named no tenant is
-    left to the command line, so no operator sees another tenant's mail."""
+    """Unrecognised spool entries this tenant's operators may read: their own, and
+    input that named no tenant only for the tenant the intake files such feedback
+    under (the ``intake_tenant`` setting). No operator sees another tenant's mail."""
     rows = spool.entries(_engine(request), "unrecognised", ledger.tenant_id, limit, after)
-    return [r for r in rows if r.tenant_id == ledger.tenant_id]
+    return [r for r in rows if _owned(request, ledger, r.tenant_id)]
+
+
+def _owned(request: Request, ledger: Ledger, tenant_id: int | None) -> bool:
+    if tenant_id is None:
+        return ledger.tenant_name == str(_settings(request).intake_tenant)
+    return tenant_id == ledger.tenant_id
 
 
 @router.get("/unrecognised")
@@ -496,7 +522,7 @@ def _result_text(result: str | None) -> str:
 
 def _own_raw(request: Request, ledger: Ledger, entry_id: int) -> bytes:
     rows = spool.entries(_engine(request), "unrecognised", ledger.tenant_id, 1, entry_id - 1)
-    if not rows or rows[0].id != entry_id or rows[0].tenant_id != ledger.tenant_id:
+    if not rows or rows[0].id != entry_id or not _owned(request, ledger, rows[0].tenant_id):
         raise NotFound(f"There is no unrecognised message number {entry_id} (it may have been "
                        "re-processed already).")
     return spool.raw_of(_engine(request), entry_id, ledger.tenant_id)

@@ -15,6 +15,7 @@ from postwarden.classify.reasons import REASONS
 from postwarden.ledger import policy
 from postwarden.ledger.service import SuppressionFilter
 from postwarden.reports.providers import provider_for_domain, provider_for_mx, provider_label
+from postwarden.verify.result import Verification
 
 CLASS_LABELS: Mapping[str, str] = {
     "complaint": "Spam complaint",
@@ -234,3 +235,15 @@ def alerts_by_provider(alerts: Iterable[Any]) -> list[ProviderAlerts]:
         if entry.latest is None or row.occurred_at > entry.latest:
             entry.latest = row.occurred_at
     return sorted(grouped.values(), key=lambda p: (-p.total, p.provider))
+
+
+def recheck_message(passed: bool, verification: Verification) -> str:
+    """What "Check again" found, in a sentence or two."""
+    if passed:
+        return (f"Checked again: {verification.address} can receive mail, so the block is lifted. "
+                "If a message to it bounces for good again, it is blocked again.")
+    found = f"Checked again: still blocked. {verification.why[:1].upper()}{verification.why[1:]}."
+    if verification.suggestion:
+        found += (f" If the recipient meant {verification.suggestion}, correct the address in your "
+                  "records and send to that one.")
+    return found
