@@ -42,8 +42,15 @@ class Session:
     expires_at: datetime
     flash: str | None
 
+    def flash_parts(self) -> tuple[str, str] | None:
+        """The flash as (tone, message)."""
+        if self.flash is None:
+            return None
+        tone, _, message = self.flash.partition(":")
+        return tone, message
+
     def csrf_ok(self, offered: str) -> bool:
-        return hmac.compare_digest(self.csrf_token.encode(), offered.encode())
+        return same(self.csrf_token, offered)
 
 
 def _digest(token: str) -> str:
@@ -128,14 +135,14 @@ def sign_in(engine: Engine, tenant: str, name: str, password: str, lifetime: tim
         return None
     if row is None or row.disabled_at is not None:
         return None
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     now = utcnow()
     with engine.begin() as conn:
         # Sessions past their time are removed here rather than by a job of their own.
         conn.execute(delete(WEB_SESSIONS).where(WEB_SESSIONS.c.expires_at < now))
         conn.execute(WEB_SESSIONS.insert().values(
             token_hash=_digest(token), operator_id=row.id, tenant_id=row.tenant_id,
-            csrf_token=secrets.token_urlsafe(32), created_at=now, expires_at=now + lifetime, flash=None))
+            csrf_token=new_token(), created_at=now, expires_at=now + lifetime, flash=None))
         values: dict[str, object] = {"last_sign_in_at": now}
         if _hasher.check_needs_rehash(row.password_hash):
             values["password_hash"] = _hasher.hash(password)
@@ -163,10 +170,12 @@ def sign_out(engine: Engine, session: Session) -> None:
         conn.execute(delete(WEB_SESSIONS).where(WEB_SESSIONS.c.token_hash == session.token_hash))
 
 
-def set_flash(engine: Engine, session: Session, message: str) -> None:
+def set_flash(engine: Engine, session: Session, message: str, tone: str = "ok") -> None:
+    """``tone`` is ``ok`` (it worked) or ``warn`` (it ran, but did not get what was asked);
+    it is kept before the message, as ``tone:message``."""
     with engine.begin() as conn:
         conn.execute(update(WEB_SESSIONS).where(WEB_SESSIONS.c.token_hash == session.token_hash)
-                     .values(flash=message[:2000]))
+                     .values(flash=f"{tone}:{message}"[:2000]))
 
 
 def clear_flash(engine: Engine, session: Session) -> None:

@@ -96,9 +96,8 @@ def _templates() -> Environment:
 
 def render(request: Request, template: str, session: accounts.Session | None = None,
            status: int = 200, **context: Any) -> HTMLResponse:
-    flash = None
-    if session is not None and session.flash is not None:
-        flash = session.flash
+    flash = session.flash_parts() if session is not None else None
+    if session is not None and flash is not None:
         accounts.clear_flash(_engine(request), session)
     html = _templates().get_template(template).render(
         session=session, flash=flash, path=request.url.path, **context)
@@ -181,10 +180,11 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def done(request: Request, session: accounts.Session, message: str, url: str) -> RedirectResponse:
+def done(request: Request, session: accounts.Session, message: str, url: str,
+         tone: str = "ok") -> RedirectResponse:
     """After a change: leave its result for the next page, and go there (so reloading
     that page does not post the form again)."""
-    accounts.set_flash(_engine(request), session, message)
+    accounts.set_flash(_engine(request), session, message, tone)
     return redirect(url)
 
 
@@ -373,11 +373,12 @@ async def check_again(request: Request, address: str, form: Form) -> Response:
     try:
         result = await recheck(ledger, _verifier(request), address, actor=actor(session),
                                note="asked on the contact card")
-        message = views.recheck_message(result.passed, result.verification)
+        message, tone = views.recheck_message(result.passed, result.verification), (
+            "ok" if result.passed else "warn")
     except PolicyRefused:
-        message = ("Check again only lifts hard bounces and invalid addresses; nothing else here "
-                   "can be lifted that way. The attempt is recorded in the audit trail.")
-    return await asyncio.to_thread(done, request, session, message, card_url(normalize(address)))
+        message, tone = ("Check again only lifts hard bounces and invalid addresses; nothing else here "
+                         "can be lifted that way. The attempt is recorded in the audit trail.", "warn")
+    return await asyncio.to_thread(done, request, session, message, card_url(normalize(address)), tone)
 
 
 def _verifier(request: Request) -> Verifier:
