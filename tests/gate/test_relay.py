@@ -22,19 +22,19 @@ from sqlalchemy import Engine
 
 from postwarden import settings as settings_mod
 from postwarden.gate.contact import contact_card
-from postwarden.intake.tokens import verp_decode
 from postwarden.ledger import Ledger
 from postwarden.ledger.secrets import token_key
 from postwarden.ledger.tenants import create_api_key
 from postwarden.resolver import make_resolver
 from postwarden.settings import Settings
+from postwarden.tokens import verp_decode
 from tests.dnsserver import dns_server
 from tests.gate.conftest import MESSAGE, Sink
 from tests.intake import mail
 from tests.servers import POSTWARDEN, free_port, start
 
 
-def eventually(check: Callable[[], bool], seconds: float = 15) -> None:
+def eventually(check: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:

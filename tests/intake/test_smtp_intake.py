@@ -13,12 +13,11 @@ from sqlalchemy import Engine, func, select
 
 from postwarden import settings as settings_mod
 from postwarden.intake import spool
-from postwarden.intake.tokens import verp_encode
-from postwarden.intake.unsubscribe import headers_for
 from postwarden.ledger import Ledger
 from postwarden.ledger.models import EVENTS
 from postwarden.ledger.secrets import token_key
 from postwarden.ledger.tenants import create_api_key
+from postwarden.tokens import unsubscribe_headers, verp_encode
 from tests.intake import mail
 from tests.servers import Server, start
 
@@ -183,7 +182,7 @@ def test_unrecognised_mail_is_kept_and_can_be_reprocessed(server: Server, ledger
 def test_mailto_unsubscribe_and_one_click(server: Server, ledger: Ledger) -> None:
     key = token_key(ledger.engine, ledger.settings)
     rcpt = unique("fan")
-    headers = headers_for(
+    headers = unsubscribe_headers(
         key, ledger.tenant_id, rcpt, "newsletter", public_url=server.http, intake_domain="bounce.localhost"
     )
     assert send(server, headers.mailto, mail.plain(headers.mailto, "unsubscribe"))[0] == 250
@@ -191,7 +190,7 @@ def test_mailto_unsubscribe_and_one_click(server: Server, ledger: Ledger) -> Non
     assert not suppressed(ledger, rcpt)
 
     other = unique("clicker")
-    headers = headers_for(
+    headers = unsubscribe_headers(
         key, ledger.tenant_id, other, "*", public_url=server.http, intake_domain="bounce.localhost"
     )
     page = httpx.get(headers.url)

@@ -7,14 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from postwarden.intake.routing import route
-from postwarden.intake.tokens import (
+from postwarden.tokens import (
     BadToken,
+    message_ref,
     unsubscribe_decode,
     unsubscribe_encode,
     verp_decode,
     verp_encode,
 )
-from postwarden.ledger.messages import message_ref
 
 KEY = b"k" * 32
 

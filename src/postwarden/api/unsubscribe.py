@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from postwarden.intake.tokens import BadToken, UnsubscribeRef, unsubscribe_decode
 from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.secrets import token_key
 from postwarden.ledger.service import utcnow
 from postwarden.ledger.tenants import tenant_name
+from postwarden.tokens import BadToken, UnsubscribeRef, unsubscribe_decode
 
 router = APIRouter(include_in_schema=True, tags=["unsubscribe"])
 

@@ -13,17 +13,16 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from postwarden import tokens
 from postwarden.cli.app import app, console, context, fail, handles_errors, import_app, stdout
 from postwarden.intake import spool
 from postwarden.intake.mailfiles import MailFileError, iter_messages
-from postwarden.intake.routing import BOUNCE_LOCAL
-from postwarden.intake.tokens import BadToken, verp_decode, verp_encode
-from postwarden.intake.unsubscribe import headers_for
 from postwarden.intake.worker import IntakeWorker
 from postwarden.ledger import Ledger
 from postwarden.ledger.db import make_engine, require_schema
 from postwarden.ledger.secrets import token_key
 from postwarden.ledger.tenants import tenant_name
+from postwarden.tokens import BOUNCE_LOCAL, BadToken, verp_decode, verp_encode
 
 verp_app = typer.Typer(help="VERP return paths for senders that send elsewhere.", no_args_is_help=True)
 app.add_typer(verp_app, name="verp")
@@ -64,16 +63,16 @@ def verp_decode_command(ctx: typer.Context, address: str) -> None:
 
 @app.command("unsubscribe-headers")
 @handles_errors
-def unsubscribe_headers(
+def print_unsubscribe_headers(
     ctx: typer.Context,
     recipient: Annotated[str, typer.Option(help="The recipient of the message.")],
     scope: Annotated[str, typer.Option(help="The topic to unsubscribe from, or '*' for all mail.")] = "*",
 ) -> None:
     """Print List-Unsubscribe and List-Unsubscribe-Post headers (RFC 2369, RFC 8058)."""
     ledger, key = _setup(ctx)
-    headers = headers_for(key, ledger.tenant_id, recipient, ledger.valid_scope(scope),
-                          public_url=str(ledger.settings.public_url),
-                          intake_domain=str(ledger.settings.intake_domain))
+    headers = tokens.unsubscribe_headers(key, ledger.tenant_id, recipient, ledger.valid_scope(scope),
+                                         public_url=str(ledger.settings.public_url),
+                                         intake_domain=str(ledger.settings.intake_domain))
     for name, value in headers.as_dict().items():
         typer.echo(f"{name}: {value}")
 

@@ -41,13 +41,11 @@ from postwarden.gate.compose import (
     split,
 )
 from postwarden.gate.service import Gate
-from postwarden.intake.routing import BOUNCE_LOCAL
-from postwarden.intake.tokens import verp_encode
-from postwarden.intake.unsubscribe import headers_for
 from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.messages import STREAMS, SentMessage
 from postwarden.ledger.secrets import token_key
 from postwarden.ledger.tenants import tenant_for_key
+from postwarden.tokens import BOUNCE_LOCAL, unsubscribe_headers, verp_encode
 
 log = logging.getLogger("postwarden.relay")
 T = TypeVar("T")
@@ -333,7 +331,7 @@ class RelayHandler:
               topic: str) -> Copy:
         extra: list[tuple[str, str]] = []
         if stream == "marketing":
-            extra = list(headers_for(self.key, ledger.tenant_id, recipient, topic,
+            extra = list(unsubscribe_headers(self.key, ledger.tenant_id, recipient, topic,
                                      public_url=str(self.settings.public_url),
                                      intake_domain=str(self.settings.intake_domain)).as_dict().items())
         return_path = verp_encode(self.key, ledger.tenant_id, recipient, message_id, local=BOUNCE_LOCAL,

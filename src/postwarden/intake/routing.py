@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BOUNCE_LOCAL = "bounces"
+from postwarden.tokens import BOUNCE_LOCAL, UNSUBSCRIBE_LOCAL
+
 FBL_LOCAL = "fbl"
-UNSUBSCRIBE_LOCAL = "unsubscribe"
+# Where receivers send DMARC aggregate reports (the rua= of the sending domains).
+DMARC_LOCAL = "dmarc"
 # RFC 5321 requires a domain that receives mail to take mail for postmaster.
 POSTMASTER_LOCAL = "postmaster"
 
 
 @dataclass(frozen=True)
 class Route:
-    role: str  # bounce, verp, fbl, unsubscribe
+    role: str  # bounce, verp, fbl, unsubscribe, dmarc
     address: str
     token: str | None = None
 
@@ -30,6 +32,8 @@ def route(address: str, intake_domain: str) -> Route | None:
         return Route("bounce", cleaned)
     if lowered == FBL_LOCAL:
         return Route("fbl", cleaned)
+    if lowered == DMARC_LOCAL:
+        return Route("dmarc", cleaned)
     if lowered.startswith(BOUNCE_LOCAL + "+"):
         return Route("verp", cleaned, local[len(BOUNCE_LOCAL) + 1:])
     if lowered.startswith(UNSUBSCRIBE_LOCAL + "+") and len(local) > len(UNSUBSCRIBE_LOCAL) + 1:

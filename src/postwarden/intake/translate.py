@@ -7,9 +7,9 @@ from email.utils import parsedate_to_datetime
 
 from postwarden.address import normalize
 from postwarden.errors import InvalidAddress
-from postwarden.intake.tokens import VerpRef
 from postwarden.ledger.feedback import Feedback
 from postwarden.parse import DeliveryStatus, ParseResult
+from postwarden.tokens import VerpRef
 
 # A DSN action says more about one recipient than the message's overall kind.
 ACTION_KINDS = {"failed": "bounce", "delayed": "delay", "delivered": "delivered",

@@ -20,12 +20,6 @@ from postwarden import settings as settings_mod
 from postwarden.errors import PostwardenError
 from postwarden.intake import spool
 from postwarden.intake.routing import Route, route
-from postwarden.intake.tokens import (
-    BadToken,
-    VerpRef,
-    unsubscribe_decode,
-    verp_decode,
-)
 from postwarden.intake.translate import feedback_from
 from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.models import SPOOL
@@ -33,6 +27,14 @@ from postwarden.ledger.secrets import token_key
 from postwarden.ledger.service import FeedbackBatch, Outcome, utcnow
 from postwarden.ledger.tenants import tenant_name, tenant_names
 from postwarden.parse import parse_message
+from postwarden.reports import dmarc
+from postwarden.reports.service import ReportsTicker
+from postwarden.tokens import (
+    BadToken,
+    VerpRef,
+    unsubscribe_decode,
+    verp_decode,
+)
 
 log = logging.getLogger("postwarden.intake")
 
@@ -66,6 +68,7 @@ class IntakeWorker:
         self.key = token_key(engine, settings)
         self._ledgers: dict[int | str, Ledger] = {}
         self.wake = threading.Event()
+        self.reports = ReportsTicker(engine, settings)
         # Load the decoders and compile their tables now, not while the first message waits.
         parse_message(b"")
 
@@ -97,6 +100,7 @@ class IntakeWorker:
             if time.monotonic() - swept >= sweep_every:
                 swept = time.monotonic()
                 self.sweep_expired()
+            self.reports.tick()
             try:
                 taken = self.run_once()
             except Exception:  # the worker outlives a database hiccup; the spool keeps the input
@@ -183,6 +187,8 @@ class IntakeWorker:
         for r in routes:
             if r.role == "unsubscribe":
                 self._unsubscribe_by_mail(tx, r, raw, result)
+            elif r.role == "dmarc":
+                self._dmarc_report(tx, raw, result)
             elif r.role == "verp" and verp is None:
                 try:
                     verp = verp_decode(self.key, r.address, local="bounces")
@@ -215,6 +221,21 @@ class IntakeWorker:
         tenant: int | str = tenant_id if tenant_id is not None else str(self.settings.intake_tenant)
         for feedback in feedbacks:
             self._apply(tx, tenant, feedback, result)
+
+    def _dmarc_report(self, tx: _Tx, raw: bytes, result: EntryResult) -> None:
+        """A DMARC aggregate report mailed to dmarc@, stored for the intake tenant in
+        this entry's transaction; one that cannot be read stays as unrecognised."""
+        tenant_id = self.ledger(str(self.settings.intake_tenant)).tenant_id
+        try:
+            found = dmarc.ingest(tx.conn, tenant_id, raw, "smtp:dmarc", utcnow(),
+                                 int(self.settings.dmarc_max_bytes))
+        except dmarc.DmarcRefused as exc:
+            result.notes.append(f"DMARC report refused: {exc.message}")
+            return
+        result.kind = "dmarc"
+        result.queued += 1
+        result.outcomes.append({"dmarc": {"stored": found.stored, "duplicates": found.duplicates,
+                                          "records": found.records}})
 
     def _unsubscribe_by_mail(self, tx: _Tx, r: Route, raw: bytes, result: EntryResult) -> None:
         assert r.token is not None

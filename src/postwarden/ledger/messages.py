@@ -4,7 +4,6 @@ ledger's transactions."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,8 +13,8 @@ from sqlalchemy import Connection, and_, select, update
 
 from postwarden.ledger import bulk
 from postwarden.ledger.models import MESSAGES
+from postwarden.tokens import message_ref
 
-MESSAGE_REF_BYTES = 8
 STREAMS = ("transactional", "marketing")
 
 # What each kind of feedback makes of the message it names.
@@ -30,12 +29,6 @@ STATUS_OF_KIND = {
 # report does not hide the complaint that followed it.
 RANK = {"sent": 0, "deferred": 1, "delivered": 2, "bounced": 3, "unsubscribed": 4, "complained": 5}
 STATUSES = tuple(RANK)
-
-
-def message_ref(message_id: str | None) -> str:
-    """A short digest of a Message-ID, the form a VERP token carries; '' for none."""
-    cleaned = (message_id or "").strip().strip("<>").lower()
-    return hashlib.sha256(cleaned.encode()).digest()[:MESSAGE_REF_BYTES].hex() if cleaned else ""
 
 
 def ref_of_feedback(message_id: str | None) -> str:

@@ -5,7 +5,10 @@ A VERP return path names the recipient in the classic form
 the recipient and a digest of the message id under an HMAC, so a bounce that nobody
 can parse is still tied to its recipient and message, and a forged one is refused.
 Unsubscribe tokens bind tenant, recipient and scope the same way. Both use lower-case
-base32: some MTAs fold the case of local parts."""
+base32: some MTAs fold the case of local parts.
+
+The relay writes these tokens and the intake reads them, so they live here, beside
+the address form both share."""
 
 from __future__ import annotations
 
@@ -17,9 +20,12 @@ from dataclasses import dataclass
 
 from postwarden.address import normalize
 from postwarden.errors import InvalidAddress, InvalidInput
-from postwarden.ledger.messages import message_ref
 
 MAC_BYTES = 10
+MESSAGE_REF_BYTES = 8
+# Local parts of the intake's token-bearing addresses: bounces+<verp>@, unsubscribe+<token>@.
+BOUNCE_LOCAL = "bounces"
+UNSUBSCRIBE_LOCAL = "unsubscribe"
 
 
 class BadToken(InvalidInput):
@@ -36,6 +42,12 @@ def _unb32(text: str) -> bytes:
         return base64.b32decode(padded)
     except (ValueError, base64.binascii.Error) as exc:  # type: ignore[attr-defined]
         raise BadToken("the token is not base32") from exc
+
+
+def message_ref(message_id: str | None) -> str:
+    """A short digest of a Message-ID (hex), what a VERP token carries; '' for none."""
+    cleaned = (message_id or "").strip().strip("<>").lower()
+    return hashlib.sha256(cleaned.encode()).digest()[:MESSAGE_REF_BYTES].hex() if cleaned else ""
 
 
 def _mac(key: bytes, *parts: bytes) -> bytes:
@@ -110,3 +122,27 @@ def unsubscribe_decode(key: bytes, token: str) -> UnsubscribeRef:
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadToken("the unsubscribe token is malformed") from exc
     return UnsubscribeRef(tenant_id, recipient, scope)
+
+
+@dataclass(frozen=True)
+class UnsubscribeHeaders:
+    url: str
+    mailto: str
+
+    @property
+    def list_unsubscribe(self) -> str:
+        return f"<{self.url}>, <mailto:{self.mailto}?subject=unsubscribe>"
+
+    # RFC 8058: tells the mailbox provider a POST to the URL unsubscribes at once.
+    list_unsubscribe_post = "List-Unsubscribe=One-Click"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"List-Unsubscribe": self.list_unsubscribe,
+                "List-Unsubscribe-Post": self.list_unsubscribe_post}
+
+
+def unsubscribe_headers(key: bytes, tenant_id: int, recipient: str, scope: str, *, public_url: str,
+                intake_domain: str) -> UnsubscribeHeaders:
+    token = unsubscribe_encode(key, tenant_id, recipient, scope)
+    return UnsubscribeHeaders(url=f"{public_url.rstrip('/')}/u/{token}",
+                              mailto=f"{UNSUBSCRIBE_LOCAL}+{token}@{intake_domain}")
