@@ -115,7 +115,8 @@ def test_trusted_upstream_results_are_used_and_others_ignored() -> None:
 
 def test_parse_authentication_results_shapes() -> None:
     authserv, results = parse_authentication_results(
-        "example.com 1; dkim/1=pass (good) header.d=a.example header.s=\"sel\"; spf=pass smtp.mailfrom=a.example")
+        "example.com 1; dkim/1=pass (good) header.d=a.example header.s=\"sel\";"
+        " spf=pass smtp.mailfrom=a.example")
     assert authserv == "example.com"
     assert results == (MethodResult("dkim", "pass", (("header.d", "a.example"), ("header.s", "sel"))),
                        MethodResult("spf", "pass", (("smtp.mailfrom", "a.example"),)))

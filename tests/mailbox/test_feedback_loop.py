@@ -70,7 +70,8 @@ def test_spam_click_reaches_the_senders_intake_and_suppresses(engine: Engine, te
     with dns_server([]) as (_, dns):
         box = Mailbox(engine, tenant, settings.with_overrides(
             dns_servers=[dns], dns_timeout=1.0, mailbox_model_bits=16,
-            mailbox_smtp_upstream=f"127.0.0.1:{server.smtp_port}", mailbox_report_from="abuse@mail.example.org"))
+            mailbox_smtp_upstream=f"127.0.0.1:{server.smtp_port}",
+            mailbox_report_from="abuse@mail.example.org"))
         box.db.set_feedback_address("shop.example", f"fbl@{settings.intake_domain}")
         raw = newsletter(return_path)
         asked = box.report_spam(raw, ALICE)

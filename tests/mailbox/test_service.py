@@ -71,8 +71,8 @@ def test_not_spam_click_on_the_delivered_copy_undoes_the_spam_click(engine: Engi
                                                                      dns: str) -> None:
     box = make(engine, tenant, dns)
     train(box)
-    delivered = box.receive(newsletter(3), Envelope("192.0.2.1", "mx.news.example", "editor@news.example.com"),
-                            ALICE)
+    envelope = Envelope("192.0.2.1", "mx.news.example", "editor@news.example.com")
+    delivered = box.receive(newsletter(3), envelope, ALICE)
     assert delivered.message.startswith(b"X-Spam-Verdict: ")
     assert b"Authentication-Results: postwarden.localhost;" in delivered.message
     assert strip_verdict(delivered.message) == delivered.classification.canonical

@@ -6,8 +6,8 @@ Messages travel as the raw request body (``message/rfc822``), exactly as stored:
 copy the inbound path delivered, ``X-Spam-*`` fields and all. The user is the
 ``mailbox`` query parameter (their address)."""
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": FastAPI reads the route annotations, which
+# name aliases local to router_for.
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 

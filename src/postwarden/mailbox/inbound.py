@@ -62,6 +62,7 @@ class MaildirStore:
     def deliver(self, mailbox: str, delivery: Delivery) -> None:
         # an address may hold '/' or start with '.': neither may lead outside the root
         name = mailbox.replace("/", "_").replace("\\", "_").lstrip(".")
+        self.root.mkdir(parents=True, exist_ok=True)
         box = maildir.Maildir(self.root / name, create=True)
         if delivery.folder == "spam":
             box = box.get_folder("Junk") if "Junk" in box.list_folders() else box.add_folder("Junk")

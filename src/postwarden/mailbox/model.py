@@ -109,10 +109,11 @@ def user_key(user: str) -> np.uint64:
 
 
 def fingerprint(raw: bytes, user: str | None) -> bytes:
-    """16 bytes naming one user's copy of one message (for the click journal)."""
+    """16 bytes naming one user's copy of one message (for the click journal). Line
+    endings do not count: a mail store may keep CRLF mail with LF (Maildir does)."""
     h = hashlib.blake2b(digest_size=16)
     h.update((user or "").encode("utf-8", errors="replace") + b"\0")
-    h.update(raw)
+    h.update(raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw)
     return h.digest()
 
 

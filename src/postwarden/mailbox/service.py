@@ -239,7 +239,7 @@ class Mailbox:
         found = self.classify(raw, mailbox, envelope)
         v = found.verdict
         folder = "spam" if v.action is not Action.INBOX else "inbox"
-        reasons = "; ".join(f"{r.feature} {r.weight:+.2f}" for r in v.reasons[:5]) or "none"
+        reasons = "; ".join(f"{r.feature} [{r.source}] {r.weight:+.2f}" for r in v.reasons[:5]) or "none"
         fields = [
             ("X-Spam-Verdict", v.action.value),
             ("X-Spam-Flag", "YES" if v.action is not Action.INBOX else "NO"),
