@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from postwarden import __version__
 from postwarden import settings as settings_mod
 from postwarden.api import mailbox as mailbox_api
+from postwarden.api import reports as reports_api
 from postwarden.api import unsubscribe, verification, webhooks
 from postwarden.errors import PostwardenError, Unauthorized
 from postwarden.gate.contact import contact_card
@@ -145,6 +146,7 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
                   description="Suppression ledger, feedback intake and the send gate.")
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
+    app.include_router(reports_api.router_for(authenticated))
     app.include_router(verification.router_for(authenticated))
     app.include_router(mailbox_api.router_for(authenticated))
     app.include_router(web_pages.router)
@@ -312,7 +314,9 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
             "at": iso(e.occurred_at), "address": e.address, "reason": e.reason,
             "feedback_type": e.feedback_type, "status": e.status, "reply_code": e.reply_code,
             "remote_mta": e.remote_mta, "diagnostic": e.diagnostic, "source": e.source}
-            for e in ledger.alerts(naive_utc(since), min(limit, 5000))]}
+            for e in ledger.alerts(naive_utc(since), min(limit, 5000))],
+            # Conditions over many events (rates, bursts, blocklists): see docs/reports.md.
+            "report_alerts": reports_api.report_alerts(ledger, naive_utc(since), min(limit, 5000))}
 
     @app.get("/v1/evidence/{evidence_id}")
     def evidence(evidence_id: int, ledger: Auth) -> Response:

@@ -29,6 +29,7 @@ from postwarden.cli.app import (
     stdout,
     tenant_app,
 )
+from postwarden.cli.report_commands import print_report_alerts
 from postwarden.errors import InvalidInput
 from postwarden.intake import exports
 from postwarden.ledger import Consent, Ledger
@@ -36,6 +37,7 @@ from postwarden.ledger import export as export_mod
 from postwarden.ledger.db import make_engine, migrate
 from postwarden.ledger.service import SuppressionFilter
 from postwarden.ledger.tenants import create_api_key, create_tenant, tenant_names
+from postwarden.reports.service import Reports
 from postwarden.verify.screening import screen_imported
 from postwarden.verify.service import Verifier
 
@@ -287,6 +289,8 @@ def alerts(ctx: typer.Context, limit: Annotated[int, typer.Option()] = 50) -> No
                       " ".join(x for x in (event.reply_code, event.status) if x), event.remote_mta or "",
                       (event.diagnostic or "")[:120])
     stdout.print(table)
+    # Conditions over many events (rates, bursts, blocklists), from reports.
+    print_report_alerts(Reports.of(_ledger(ctx)), limit)
 
 
 @app.command()

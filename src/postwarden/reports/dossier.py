@@ -9,13 +9,12 @@ Markdown (with PNG charts beside it), self-contained HTML (inline SVG) or PDF.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import dns.resolver
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -45,6 +44,8 @@ _VARIABLE = (
     (re.compile(r"[\w.+=-]+@[\w.-]+\w"), "<address>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), "<ip>"),
     (re.compile(r"\b[0-9a-f]{2,4}(?::[0-9a-f]{0,4}){2,7}\b", re.I), "<ip>"),
+    # Host names with a number in them name one server of many (BN3EUR03.prod.outlook.com).
+    (re.compile(r"\b(?=[\w.-]*[a-z])(?=[\w.-]*\d)[\w-]+(?:\.[\w-]+){2,}\b", re.I), "<host>"),
     (re.compile(r"\b(?=[0-9a-z-]*\d)[0-9a-z-]{10,}\b", re.I), "<id>"),
 )
 
@@ -275,7 +276,7 @@ def render_markdown(d: Dossier, chart_name: str) -> str:
              "## Summary\n", _md_table(["", ""], [list(r) for r in summary_rows(d)]),
              f"\n![Daily volume, complaint and bounce rates]({chart_name})\n",
              "\n## SMTP replies received from this provider\n", _md_table(CODE_HEAD, _code_rows(d))]
-    samples = [(r, s) for r in d.codes[:10] for s in r.samples]
+    samples = [(r, r.samples[0]) for r in d.codes[:10] if r.samples]
     if samples:
         parts.append("\nSamples, as received:\n")
         parts += ["- `" + s.replace("`", "'") + "`" for _, s in samples]
@@ -304,7 +305,7 @@ def render_html(d: Dossier) -> str:
                 ("Sending domains: SPF, DKIM, DMARC", AUTH_HEAD, _auth_rows(d)),
                 ("DMARC aggregate reports", DMARC_HEAD, _dmarc_rows(d)),
                 ("Blocklists", LISTING_HEAD, _listing_rows(d))],
-        samples=[(r, s) for r in d.codes[:10] for s in r.samples], escape=html.escape)
+        samples=[(r, r.samples[0]) for r in d.codes[:10] if r.samples])
 
 
 # A4 portrait, in inches; text pages are laid out line by line in a fixed font.
@@ -316,11 +317,13 @@ _WIDTH = 100
 def _wrap(text: str, width: int = _WIDTH) -> list[str]:
     out: list[str] = []
     for paragraph in text.split("\n"):
+        # Continuation lines sit four columns right of where the paragraph starts.
+        indent = " " * (len(paragraph) - len(paragraph.lstrip()) + 4)
         while len(paragraph) > width:
-            cut = paragraph.rfind(" ", 0, width)
+            cut = paragraph.rfind(" ", len(indent), width)
             cut = cut if cut > width // 2 else width
             out.append(paragraph[:cut])
-            paragraph = "    " + paragraph[cut:].lstrip()
+            paragraph = indent + paragraph[cut:].lstrip()
         out.append(paragraph)
     return out
 
@@ -386,11 +389,11 @@ def _text_pages(lines: list[tuple[str, str]]) -> list[Figure]:
     return pages
 
 
-def render_pdf(d: Dossier, path: Path) -> None:
+def render_pdf(d: Dossier, target: Path | BinaryIO) -> None:
     text = _text_pages(_pdf_lines(d))
     chart = charts.provider_figure(d.series, d.lines, d.steps)
     chart.set_size_inches(_PAGE[0], _PAGE[1] * 0.62)
-    with PdfPages(path, metadata={"Title": f"Deliverability dossier: {d.label}",
+    with PdfPages(target, metadata={"Title": f"Deliverability dossier: {d.label}",
                                   "Creator": f"postwarden {__version__}", "CreationDate": None}) as pdf:
         pdf.savefig(text[0])
         pdf.savefig(chart)

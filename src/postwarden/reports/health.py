@@ -408,8 +408,8 @@ def check_blocklists(lookup: Lookup, subjects: Sequence[str], ip_zones: Sequence
         subject, zone = pair
         try:
             return judge_listing(subject, zone, lookup.ask(dnsbl_name(subject, zone), "A"))
-        except LookupFailed as exc:
-            return Listing(subject, zone, False, error=str(exc))
+        except LookupFailed:
+            return Listing(subject, zone, False, error="no answer from the blocklist")
 
     # Blocklists answer slowly and independently: ask them side by side.
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(questions)))) as pool:
