@@ -5,7 +5,7 @@ serves every request."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -41,18 +41,20 @@ def actor_of(request: Request) -> str:
 def router_for(authenticated: Callable[..., Coroutine[Any, Any, Ledger]]) -> APIRouter:
     """The routes, authenticated like every /v1 route (the app passes its dependency)."""
     router = APIRouter(prefix="/v1", tags=["verification"])
-    Auth = Annotated[Ledger, Depends(authenticated)]
+    # A default rather than an Annotated alias: the alias would be local to this function,
+    # where FastAPI cannot resolve it from the postponed annotation.
+    auth = Depends(authenticated)
 
     @router.post("/verify")
-    async def verify(body: VerifyIn, ledger: Auth, request: Request) -> dict[str, Any]:
+    async def verify(body: VerifyIn, request: Request, ledger: Ledger = auth) -> dict[str, Any]:
         """Syntax, DNS, disposable and role checks and typo suggestions; one result per
         address, in order. Changes nothing in the ledger."""
         results = await verifier_of(request).verify_many(body.addresses)
         return {"results": [r.as_dict() for r in results]}
 
     @router.post("/suppressions/{address}/recheck")
-    async def recheck_address(address: str, ledger: Auth, request: Request,
-                              body: RecheckIn | None = None) -> dict[str, Any]:
+    async def recheck_address(address: str, request: Request, body: RecheckIn | None = None,
+                              ledger: Ledger = auth) -> dict[str, Any]:
         """Verify a suppressed address afresh and lift its ``invalid`` or ``hard_bounce``
         suppression if it passes (409 for a complaint or unsubscribe, with what lifts those)."""
         note = body.note if body else ""

@@ -9,6 +9,7 @@ Pure: data in, data out."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
@@ -52,36 +53,57 @@ def _substitution(a: str, b: str) -> float:
     return 1.0
 
 
-def _indel(text: str, i: int) -> float:
-    """The cost of ``text[i]`` being extra (or missing): cheap when it repeats a neighbour,
-    dear at the start, where people seldom slip but where dropping a letter often
-    spells another real name (``mail.com``, ``cloud.com``)."""
-    ch = text[i]
-    repeated = (i > 0 and text[i - 1] == ch) or (i + 1 < len(text) and text[i + 1] == ch)
-    if i == 0:
-        return 1.0 + CHEAP
-    return CHEAP if repeated else 1.0
+@lru_cache(maxsize=4096)
+def _indel_costs(text: str) -> tuple[float, ...]:
+    """The cost of each character of ``text`` being extra (or missing): cheap when it
+    repeats a neighbour, dear at the start, where people seldom slip but where dropping
+    a letter often spells another real name (``mail.com``, ``cloud.com``)."""
+    costs = []
+    for i, ch in enumerate(text):
+        repeated = (i > 0 and text[i - 1] == ch) or (i + 1 < len(text) and text[i + 1] == ch)
+        costs.append(1.0 + CHEAP if i == 0 else CHEAP if repeated else 1.0)
+    return tuple(costs)
 
 
-def distance(typed: str, target: str) -> float:
-    """Weighted optimal-string-alignment distance from ``typed`` to ``target``."""
+def distance(typed: str, target: str, cutoff: float = float("inf")) -> float:
+    """Weighted optimal-string-alignment distance from ``typed`` to ``target``; anything
+    beyond ``cutoff`` may be reported as infinite (most candidates are far, and
+    knowing that early is what makes a thousand domains a second possible)."""
     n, m = len(typed), len(target)
+    typed_indel, target_indel = _indel_costs(typed), _indel_costs(target)
     previous2: list[float] = []
     previous = [0.0] * (m + 1)
     for j in range(1, m + 1):
-        previous[j] = previous[j - 1] + _indel(target, j - 1)
+        previous[j] = previous[j - 1] + target_indel[j - 1]
     for i in range(1, n + 1):
-        current = [previous[0] + _indel(typed, i - 1)] + [0.0] * m
+        a, extra = typed[i - 1], typed_indel[i - 1]
+        current = [previous[0] + extra] + [0.0] * m
         for j in range(1, m + 1):
-            best = min(previous[j] + _indel(typed, i - 1),
-                       current[j - 1] + _indel(target, j - 1),
-                       previous[j - 1] + _substitution(typed[i - 1], target[j - 1]))
-            if (i > 1 and j > 1 and typed[i - 1] == target[j - 2] and typed[i - 2] == target[j - 1]
-                    and typed[i - 1] != typed[i - 2]):
+            b = target[j - 1]
+            best = min(previous[j] + extra, current[j - 1] + target_indel[j - 1],
+                       previous[j - 1] + (0.0 if a == b else _substitution(a, b)))
+            if i > 1 and j > 1 and a == target[j - 2] and typed[i - 2] == b and a != b:
                 best = min(best, previous2[j - 2] + CHEAP)
             current[j] = best
+        # Every later cell builds on this row or, by a swap, the one before it.
+        if min(current) > cutoff and min(previous) > cutoff:
+            return float("inf")
         previous2, previous = previous, current
     return previous[m]
+
+
+def _letters_apart(letters: Counter[str], target: str) -> float:
+    """A lower bound of :func:`distance` from the letters alone: each letter one side
+    has and the other lacks takes an edit of at least the cheap cost."""
+    other = _letter_counts(target)
+    surplus = sum((letters - other).values())
+    shortfall = sum((other - letters).values())
+    return CHEAP * max(surplus, shortfall)
+
+
+@lru_cache(maxsize=4096)
+def _letter_counts(text: str) -> Counter[str]:
+    return Counter(text)
 
 
 def _country_variant(typed: str, target: str) -> bool:
@@ -109,8 +131,12 @@ def suggest(domain: str, popular: Iterable[str] = POPULAR_DOMAINS) -> str | None
 def _suggest(typed: str, popular: tuple[str, ...]) -> str | None:
     if not typed or typed in popular or len(typed) > 253:
         return None
-    costs = sorted((distance(typed, target), target) for target in popular
-                   if abs(len(target) - len(typed)) <= 3 and not _country_variant(typed, target))
+    # Beyond this no candidate can be the suggestion nor stand close enough beside it.
+    cutoff = LIMIT_LONG + MARGIN
+    letters = Counter(typed)
+    costs = sorted((distance(typed, target, cutoff), target) for target in popular
+                   if abs(len(target) - len(typed)) <= 3 and _letters_apart(letters, target) <= cutoff
+                   and not _country_variant(typed, target))
     if not costs:
         return None
     cost, best = costs[0]
