@@ -146,7 +146,6 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
                   description="Suppression ledger, feedback intake and the send gate.")
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
-    app.include_router(verification.router_for(authenticated))
     app.include_router(reports_api.router_for(authenticated))
     app.include_router(verification.router_for(authenticated))
     app.include_router(mailbox_api.router_for(authenticated))

@@ -37,8 +37,6 @@ from postwarden.ledger import export as export_mod
 from postwarden.ledger.db import make_engine, migrate
 from postwarden.ledger.service import SuppressionFilter
 from postwarden.ledger.tenants import create_api_key, create_tenant, tenant_names
-from postwarden.verify.screening import screen_imported
-from postwarden.verify.service import Verifier
 from postwarden.reports.service import Reports
 from postwarden.verify.screening import screen_imported
 from postwarden.verify.service import Verifier
