@@ -14,6 +14,7 @@ from postwarden.intake import spool
 from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.messages import SentMessage
 from postwarden.ledger.service import utcnow
+from postwarden.reports import alerts as report_alerts
 
 COMPLAINER = "pat.morgan@example.org"
 TYPO = "jon.baker@gmial.com"
@@ -105,4 +106,8 @@ def seed(engine: Engine, tenant: str, *, bulk: int = 24) -> Seeded:
                                    "rcpt_tos": ["bounces@bounce.localhost"]}, UNREADABLE, ledger.tenant_id,
                   state="unrecognised", result=json.dumps({
                       "kind": None, "outcomes": [], "notes": ["no decoder recognised this message"]}))
+    with engine.begin() as conn:
+        report_alerts.raise_alerts(conn, ledger.tenant_id, [
+            report_alerts.blocklist_alert("192.0.2.7", "zen.spamhaus.org", "127.0.0.2", at(9).date())],
+            at(9), ledger.settings)
     return Seeded(start, names)

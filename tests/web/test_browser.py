@@ -111,6 +111,8 @@ def test_support_desk_flows(chromium: Browser, server: Server, engine: Engine, t
     expect(page.get_by_role("tooltip")).to_contain_text("reported a message as spam")
     expect(page.get_by_role("tooltip")).to_contain_text("Since 2026-")
     shots.take("03-contact-complaint")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("tooltip")).to_be_hidden()
 
     page.get_by_role("link", name="View raw").first.click()
     expect(page.get_by_role("heading", name="Raw evidence")).to_be_visible()
@@ -213,6 +215,7 @@ def test_support_desk_flows(chromium: Browser, server: Server, engine: Engine, t
     expect(page.get_by_role("status")).to_contain_text("queued to be read again")
 
     page.goto("/alerts")
+    expect(page.locator(".conditions")).to_contain_text("192.0.2.7 is listed on zen.spamhaus.org")
     by_provider = page.locator("section", has=page.get_by_role("heading", name="By provider"))
     expect(by_provider.locator("tbody tr")).to_have_count(3)
     expect(by_provider.locator("tbody tr", has_text="Google")).to_contain_text("Google (Gmail, Workspace) 1")

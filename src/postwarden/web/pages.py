@@ -33,6 +33,8 @@ from postwarden.intake import spool
 from postwarden.ledger import Consent, Ledger, policy
 from postwarden.ledger import export as export_mod
 from postwarden.ledger.audit import ChainProblem
+from postwarden.reports import alerts as report_alerts
+from postwarden.reports.providers import provider_label
 from postwarden.verify.recheck import recheck
 from postwarden.verify.service import Verifier
 from postwarden.web import accounts, views
@@ -560,8 +562,11 @@ def reprocess(request: Request, entry_id: int, form: Form) -> Response:
 def alerts(request: Request, session: Signed, days: int = ALERT_WINDOW_DAYS) -> Response:
     days = max(1, min(days, 365))
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
-    rows = ledger_for(request, session).alerts(since, limit=5000)
+    ledger = ledger_for(request, session)
+    rows = ledger.alerts(since, limit=5000)
     return render(request, "alerts.html", session, title="Sender-side alerts", rows=rows[:200],
+                  conditions=report_alerts.listed(_engine(request), ledger.tenant_id, since, 100),
+                  provider_label=provider_label,
                   providers=views.alerts_by_provider(rows), kinds=views.ALERT_KIND_ORDER, days=days,
                   kind_of=views.alert_kind, provider_of=views.provider_of, reasons=views.REASON_DESCRIPTIONS)
 

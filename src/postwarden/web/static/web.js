@@ -1,5 +1,6 @@
-// Small conveniences on top of pages that work without script: a filter applies as
-// soon as one of its drop-downs changes.
+// Small conveniences on top of pages that work without script.
+
+// A filter applies as soon as one of its drop-downs changes.
 document.addEventListener("change", (event) => {
   const field = event.target;
   if (!(field instanceof HTMLSelectElement)) return;
@@ -8,3 +9,16 @@ document.addEventListener("change", (event) => {
     form.requestSubmit();
   }
 });
+
+// Escape closes an open tooltip (they open on hover and on keyboard focus); the next
+// badge pointed at or focused opens again.
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") document.body.classList.add("tips-hidden");
+});
+for (const kind of ["focusin", "mouseover"]) {
+  document.addEventListener(kind, (event) => {
+    if (event.target instanceof Element && event.target.closest(".has-tip")) {
+      document.body.classList.remove("tips-hidden");
+    }
+  });
+}
