@@ -152,7 +152,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alert_webhook_secret", "", "HMAC-SHA256 key of the alert webhook's X-Postwarden-Signature "
             "header."),
     Setting("alert_webhook_attempts", 8, "Attempts to deliver one alert to the webhook, backing off "
-            "from 30 s doubling, before it is marked failed."),
+            "from alert_webhook_retry_seconds doubling, before it is marked failed."),
+    Setting("alert_webhook_retry_seconds", 30.0, "Wait before the first retry of a failed alert "
+            "webhook delivery; each later retry waits twice as long."),
     Setting("sending_domains", [], "Your sending domains: the dossier shows their SPF, DKIM and DMARC "
             "status and workers check them against domain blocklists."),
     Setting("sending_ips", [], "Your sending IP addresses, checked against the IP blocklists by the "

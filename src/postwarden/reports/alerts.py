@@ -35,7 +35,6 @@ from postwarden.settings import Settings
 
 log = logging.getLogger("postwarden.reports")
 
-FIRST_RETRY = timedelta(seconds=30)
 # How long one process's claim on an alert delivery lasts before another may try.
 SEND_LEASE = timedelta(seconds=60)
 SIGNATURE_HEADER = "X-Postwarden-Signature"
@@ -230,7 +229,8 @@ def deliver_pending(engine: Engine, settings: Settings, now: datetime, post: Pos
             values = {"notify_state": "failed", "notify_next_at": None, "notify_error": error}
             log.warning("alert webhook: giving up on alert %s after %d attempts: %s", row.id, attempts, error)
         else:
-            values = {"notify_next_at": now + FIRST_RETRY * 2 ** (attempts - 1), "notify_error": error}
+            wait = timedelta(seconds=float(settings.alert_webhook_retry_seconds) * 2 ** (attempts - 1))
+            values = {"notify_next_at": now + wait, "notify_error": error}
         with engine.begin() as conn:
             conn.execute(update(REPORT_ALERTS).where(REPORT_ALERTS.c.id == row.id)
                          .values(notify_attempts=attempts, **values))
