@@ -7,10 +7,12 @@ import asyncio
 import time
 
 import pytest
+from dns.message import make_query, make_response
+from dns.rrset import from_text
 
 from postwarden.resolver import make_async_resolver
 from postwarden.verify import Verifier
-from postwarden.verify.domains import FAILURE_TTL, DomainChecker
+from postwarden.verify.domains import FAILURE_TTL, Answer, DnsCache, DomainChecker, negative_ttl
 from tests.verify.conftest import TIMEOUT, Dns
 
 CASES = [
@@ -140,3 +142,26 @@ def test_a_silent_server_costs_one_timeout_for_all_its_addresses(dns: Dns) -> No
     results = verifier.verify_sync([f"u{n}@slow.net" for n in range(200)])
     assert {r.reasons for r in results} == {("dns_timeout",)}
     assert time.monotonic() - started < TIMEOUT * 4
+
+
+def test_a_negative_answer_lives_as_long_as_its_soa_says() -> None:
+    response = make_response(make_query("nowhere.net.", "MX"))
+    assert negative_ttl(response, 300.0) == 300.0
+    soa = from_text("net.", 900, "IN", "SOA", "a.ns.net. admin.net. 1 7200 900 1209600 60")
+    response.authority.append(soa)
+    assert negative_ttl(response, 300.0) == 60.0  # the SOA minimum caps its TTL
+
+
+def test_the_cache_stays_bounded() -> None:
+    clock = FakeClock()
+    cache = DnsCache(clock, max_entries=10)
+    for n in range(10):
+        cache.put((f"d{n}.net", "MX"), Answer("ok", ("10 mx.",), 5.0 if n < 3 else 600.0))
+    clock.now += 10  # the first three expired
+    cache.put(("new.net", "MX"), Answer("nodata", ttl=60.0))
+    assert cache.get(("d0.net", "MX")) is None and cache.get(("d5.net", "MX")) is not None
+    for n in range(10, 20):
+        cache.put((f"d{n}.net", "MX"), Answer("ok", ("10 mx.",), 600.0))
+    assert cache.get(("d19.net", "MX")) is not None and cache.get(("d3.net", "MX")) is None  # oldest dropped
+    cache.put(("zero.net", "MX"), Answer("ok", ("10 mx.",), 0.0))
+    assert cache.get(("zero.net", "MX")) is None  # TTL 0: not to be cached

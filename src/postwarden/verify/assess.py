@@ -47,4 +47,4 @@ def assess(syntax: Syntax, report: DomainReport | None, *, disposable: bool) -> 
     return Verification(
         address=syntax.canonical or syntax.raw, verdict=verdict_of(reasons), reasons=reasons, why=why,
         suggestion=suggestion, domain=syntax.ascii_domain or syntax.domain or None,
-        mail_hosts=report.mail_hosts if report else (), valid_syntax=syntax.valid)
+        mail_hosts=report.mail_hosts if report else ())

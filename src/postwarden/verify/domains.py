@@ -81,9 +81,6 @@ class DnsCache:
             for key in list(self._entries)[: self.max_entries // 2]:
                 del self._entries[key]
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 class DomainChecker:
     """``lookups`` counts the questions actually sent to a name server."""
@@ -155,7 +152,8 @@ class DomainChecker:
             found = await self.resolver.resolve(name + ".", rdtype, raise_on_no_answer=False)
         except dns.resolver.NXDOMAIN as exc:
             responses = list(exc.kwargs.get("responses", {}).values())
-            return Answer("nxdomain", ttl=self._negative_ttl(responses[0] if responses else None))
+            first = responses[0] if responses else None
+            return Answer("nxdomain", ttl=negative_ttl(first, self.negative_ttl))
         except dns.exception.Timeout:
             return Answer("timeout", ttl=FAILURE_TTL, detail=f"no answer within {self.resolver.lifetime:g} s")
         except dns.resolver.NoNameservers:
@@ -163,16 +161,19 @@ class DomainChecker:
         except dns.exception.DNSException as exc:
             return Answer("servfail", ttl=FAILURE_TTL, detail=f"{type(exc).__name__}: {exc}"[:200])
         if found.rrset is None:
-            return Answer("nodata", ttl=self._negative_ttl(found.response), detail=f"no {rdtype} record")
+            return Answer("nodata", ttl=negative_ttl(found.response, self.negative_ttl),
+                          detail=f"no {rdtype} record")
         return Answer("ok", tuple(r.to_text() for r in found.rrset), float(found.rrset.ttl))
 
-    def _negative_ttl(self, response: dns.message.Message | None) -> float:
-        """RFC 2308: a negative answer lives as long as its SOA's TTL, at most the SOA's minimum."""
-        if response is not None:
-            for rrset in response.authority:
-                if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
-                    return float(min(rrset.ttl, rrset[0].minimum))
-        return self.negative_ttl
+
+def negative_ttl(response: dns.message.Message | None, default: float) -> float:
+    """RFC 2308: a negative answer lives as long as its SOA's TTL, at most the SOA's
+    minimum; ``default`` when the answer carries no SOA."""
+    if response is not None:
+        for rrset in response.authority:
+            if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+                return float(min(rrset.ttl, rrset[0].minimum))
+    return default
 
 
 def _mx_parts(text: str) -> tuple[int, str]:

@@ -46,7 +46,6 @@ class Verification:
     suggestion: str | None = None
     domain: str | None = None
     mail_hosts: tuple[str, ...] = ()
-    valid_syntax: bool = True
 
     @property
     def passes_recheck(self) -> bool:
