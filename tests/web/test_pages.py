@@ -11,9 +11,10 @@ import subprocess
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from postwarden.ledger import Ledger
+from postwarden.ledger.models import AUDIT
 from postwarden.ledger.service import ImportRow, SuppressionFilter, utcnow
 from tests.servers import POSTWARDEN
 from tests.web.conftest import Browser
@@ -154,6 +155,11 @@ def test_manual_suppression_evidence_and_errors_are_pages(browser: Browser, engi
         assert response.status_code == status, path
         assert response.headers["content-type"].startswith("text/html")
         assert words in response.text.lower() or words in response.text
+    slashed = browser.post("/contacts/a/b@example.com/suppress", {"note": "odd but valid"},
+                           token_from="/suppressions")
+    assert slashed.headers["location"] == "/contacts/a%2Fb@example.com"
+    assert browser.get(slashed.headers["location"]).status_code == 200
+    assert ledger.check(["a/b@example.com"])[0].reason_class == "manual"
     assert browser.get("/contacts", address="*@corp.example").headers["location"].startswith(
         "/suppressions?match=")
 
@@ -176,3 +182,24 @@ def test_operators_are_created_on_the_command_line(browser_for: Callable[[str], 
     assert "bob" in listing.stdout and "never" in listing.stdout
     browser = browser_for(tenant)
     assert browser.sign_in("bob", "a good long password").status_code == 303
+
+
+def test_the_audit_log_is_searchable_and_shows_a_broken_chain(browser: Browser, engine: Engine,
+                                                               tenant: str) -> None:
+    seed(engine, tenant)
+    ledger = Ledger(engine, tenant)
+    page = browser.get("/audit")
+    assert "Chain verified" in page.text and f"{ledger.change_sequence()} entries intact" in page.text
+    found = browser.get("/audit", q="LEG-19").text
+    assert "legal-hold@example.com" in found and COMPLAINER not in found
+    history = browser.get("/audit", address=COMPLAINER.upper()).text
+    assert COMPLAINER in history and "legal-hold@example.com" not in history
+
+    with engine.begin() as conn:
+        conn.execute(update(AUDIT).where(AUDIT.c.tenant_id == ledger.tenant_id, AUDIT.c.seq == 2)
+                     .values(note="rewritten afterwards"))
+    # The chain has not grown, so the page would show the earlier result; a new entry
+    # makes it walk the chain again.
+    ledger.suppress("another@example.com", "manual", note="x", actor="test")
+    broken = browser.get("/audit").text
+    assert "Chain broken at entry 2" in broken and "Chain verified" not in broken

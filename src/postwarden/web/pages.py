@@ -43,6 +43,7 @@ SESSION_COOKIE = "pw_session"
 # Before there is a session, the sign-in form is protected by a double-submit cookie.
 SIGN_IN_COOKIE = "pw_sign_in"
 AUDIT_SEARCH_WINDOW = 5000
+AUTO_VERIFY_ENTRIES = 100_000
 ALERT_WINDOW_DAYS = 30
 RAW_SHOWN = 512 * 1024
 
@@ -307,7 +308,7 @@ def find_contact(address: str = "") -> Response:
     return redirect(card_url(normalize(address)))
 
 
-@router.get("/contacts/{address}")
+@router.get("/contacts/{address:path}")
 def contact(request: Request, address: str, session: Signed) -> Response:
     return _card(request, session, address)
 
@@ -336,7 +337,7 @@ def _evidence_id(link: str | None) -> str | None:
     return link.rpartition("/")[2] if link else None
 
 
-@router.post("/contacts/{address}/lift-with-consent")
+@router.post("/contacts/{address:path}/lift-with-consent")
 def lift_with_consent(request: Request, address: str, form: Form) -> Response:
     session = form.session
     ledger = ledger_for(request, session)
@@ -355,7 +356,7 @@ def lift_with_consent(request: Request, address: str, form: Form) -> Response:
                 "confirmed it and how.", card_url(normalize(address)))
 
 
-@router.post("/contacts/{address}/lift")
+@router.post("/contacts/{address:path}/lift")
 def operator_lift(request: Request, address: str, form: Form) -> Response:
     session = form.session
     note = form.get("note")
@@ -367,7 +368,7 @@ def operator_lift(request: Request, address: str, form: Form) -> Response:
                 card_url(normalize(address)))
 
 
-@router.post("/contacts/{address}/check-again")
+@router.post("/contacts/{address:path}/check-again")
 async def check_again(request: Request, address: str, form: Form) -> Response:
     """Verify the address afresh; the verifier's DNS questions run on this event loop."""
     session = form.session
@@ -392,7 +393,7 @@ def _verifier(request: Request) -> Verifier:
     return verifier
 
 
-@router.post("/contacts/{address}/suppress")
+@router.post("/contacts/{address:path}/suppress")
 def suppress(request: Request, address: str, form: Form) -> Response:
     session = form.session
     note = form.get("note")
@@ -438,7 +439,7 @@ def _download(body: bytes, filename: str) -> Response:
 
 
 @router.get("/audit")
-def audit(request: Request, session: Signed, q: str = "", address: str = "") -> Response:
+def audit(request: Request, session: Signed, q: str = "", address: str = "", verify: str = "") -> Response:
     ledger = ledger_for(request, session)
     if address.strip():
         entries = list(reversed(ledger.audit_for(address.strip())))
@@ -448,8 +449,10 @@ def audit(request: Request, session: Signed, q: str = "", address: str = "") -> 
     if needle:
         entries = [e for e in entries if needle in " ".join(
             str(v) for v in (e.address, e.actor, e.action, e.note, e.scope, e.reason_class)).lower()]
+    seq = ledger.change_sequence()
     return render(request, "audit.html", session, title="Audit log", entries=entries[:500],
-                  matched=len(entries), q=q, address=address, chain=_chain_status(request, ledger),
+                  matched=len(entries), q=q, address=address, seq=seq,
+                  chain=_chain_status(request, ledger, seq, asked=bool(verify)),
                   window=AUDIT_SEARCH_WINDOW, evidence_of=_audit_evidence)
 
 
@@ -460,13 +463,20 @@ class ChainStatus:
     checked_at: datetime
 
 
-def _chain_status(request: Request, ledger: Ledger) -> ChainStatus:
-    """The audit chain verified, walked again only when it has grown."""
-    cache: dict[int, ChainStatus] = request.app.state.__dict__.setdefault("web_chain_status", {})
-    seq = ledger.change_sequence()
+def _chain_status(request: Request, ledger: Ledger, seq: int, asked: bool) -> ChainStatus | None:
+    """The audit chain's verification, kept per tenant and walked again when the chain
+    has grown. A long chain takes a while to walk (about 20 s per million entries), so
+    beyond AUTO_VERIFY_ENTRIES it is walked only when the operator asks; meanwhile the
+    last result is shown with how far it reached."""
+    state = request.app.state
+    if not hasattr(state, "web_chain_status"):
+        state.web_chain_status = {}
+    cache: dict[int, ChainStatus] = state.web_chain_status
     known = cache.get(ledger.tenant_id)
-    if known is None or known.seq != seq or known.problem is not None:
-        known = ChainStatus(seq, ledger.verify_audit(), datetime.now(UTC))
+    if known is not None and known.seq == seq:
+        return known
+    if asked or seq <= AUTO_VERIFY_ENTRIES:
+        known = ChainStatus(seq, ledger.verify_audit(), datetime.now(UTC).replace(tzinfo=None))
         cache[ledger.tenant_id] = known
     return known
 
