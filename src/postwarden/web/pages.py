@@ -77,10 +77,11 @@ class PageRoute(APIRoute):
                     target += "?" + request.url.query
                 return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
             except PostwardenError as exc:
-                return error_page(request, exc.http_status, exc.message)
+                return await asyncio.to_thread(error_page, request, exc.http_status, exc.message)
             except RequestValidationError:
-                return error_page(request, 400, "That address in the browser is not one this interface "
-                                                "knows. Use the links on the page.")
+                return await asyncio.to_thread(
+                    error_page, request, 400, "That address in the browser is not one this interface "
+                                              "knows. Use the links on the page.")
 
         return handle
 
@@ -109,7 +110,10 @@ def render(request: Request, template: str, session: accounts.Session | None = N
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     token = request.cookies.get(SESSION_COOKIE)
-    session = accounts.session_for(_engine(request), token) if token else None
+    session = None
+    # The header shows who is signed in, unless the database itself is what failed.
+    with contextlib.suppress(PostwardenError):
+        session = accounts.session_for(_engine(request), token) if token else None
     titles = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Not done",
               503: "The database cannot be reached"}
     return render(request, "error.html", session, status=status,
@@ -230,7 +234,9 @@ async def sign_in(request: Request) -> Response:
                              "Please try again.", 403)
     settings = _settings(request)
     lifetime = timedelta(hours=float(settings.web_session_hours))
-    token = accounts.sign_in(_engine(request), tenant or "default", name, form.get("password", ""), lifetime)
+    # Off the event loop: the argon2 check takes tens of milliseconds on purpose.
+    token = await asyncio.to_thread(accounts.sign_in, _engine(request), tenant or "default", name,
+                                    form.get("password", ""), lifetime)
     if token is None:
         return _sign_in_form(request, next_url, tenant, name, "That account, name and password do not "
                              "match an operator. Check them and try again.", 401)
