@@ -72,6 +72,20 @@ class Shots:
 
     def take(self, name: str) -> None:
         self.page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
+        assert_accessible_basics(self.page)
+
+
+def assert_accessible_basics(page: Page) -> None:
+    """Every form field has a label, every button a name, and the page one h1."""
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+            'input:not([type=hidden]), select, textarea')]
+        .filter(f => !(f.labels && f.labels.length) && !f.getAttribute('aria-label'))
+        .map(f => f.outerHTML)""")
+    assert unlabelled == [], unlabelled
+    nameless = page.evaluate("""() => [...document.querySelectorAll('button, a[href]')]
+        .filter(b => !b.textContent.trim() && !b.getAttribute('aria-label')).map(b => b.outerHTML)""")
+    assert nameless == [], nameless
+    expect(page.locator("h1")).to_have_count(1)
 
 
 def test_support_desk_flows(chromium: Browser, server: Server, engine: Engine, tenant: str,
