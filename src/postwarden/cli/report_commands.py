@@ -15,7 +15,6 @@ from postwarden.errors import InvalidInput
 from postwarden.ledger import Ledger
 from postwarden.ledger.db import make_engine
 from postwarden.reports import dossier as dossier_mod
-from postwarden.reports.dmarc import DmarcRefused
 from postwarden.reports.health import DomainHealth, check_domain, dkim_status
 from postwarden.reports.service import Reports, check_provider, parse_since, step_json
 from postwarden.reports.stats import Counts, Lines, series_json
@@ -217,18 +216,11 @@ def import_dmarc(ctx: typer.Context, paths: list[Path]) -> None:
     reports = _reports(ctx)
     files = [f for p in paths
              for f in (sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p])]
-    stored = duplicates = records = refused = 0
-    for path in files:
-        try:
-            result = reports.import_dmarc(path.read_bytes(), f"import:{path.name}")
-        except DmarcRefused as exc:
-            refused += 1
-            console.print(f"  {path}: refused: {exc.message}", highlight=False)
-            continue
-        stored, duplicates, records = (stored + result.stored, duplicates + result.duplicates,
-                                       records + result.records)
-    console.print(f"{stored} report(s) stored with {records} record(s); {duplicates} already stored; "
-                  f"{refused} refused")
+    result, refused = reports.import_dmarc_files((str(path), path.read_bytes()) for path in files)
+    for name, why in refused:
+        console.print(f"  {name}: refused: {why}", highlight=False)
+    console.print(f"{result.stored} report(s) stored with {result.records} record(s); "
+                  f"{result.duplicates} already stored; {len(refused)} refused")
     if refused:
         raise typer.Exit(1)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -142,6 +142,38 @@ class Reports:
         with self.engine.begin() as conn:
             return dmarc.ingest(conn, self.tenant_id, data, source, self.clock(),
                                 int(self.settings.dmarc_max_bytes))
+
+    def import_dmarc_files(self, files: Iterable[tuple[str, bytes]],
+                           batch: int = 200) -> tuple[dmarc.Ingested, list[tuple[str, str]]]:
+        """Many report files: each is read on its own (one that cannot be read is named
+        in the refusals and skipped), and the readable ones stored ``batch`` files to a
+        transaction — a commit per file would cost more than the parsing."""
+        total = dmarc.Ingested()
+        refused: list[tuple[str, str]] = []
+        limit = int(self.settings.dmarc_max_bytes)
+        pending: list[tuple[str, dmarc.AggregateReport]] = []
+
+        def flush() -> None:
+            with self.engine.begin() as conn:
+                now = self.clock()
+                for source, report in pending:
+                    if dmarc.store(conn, self.tenant_id, report, source, now):
+                        total.stored += 1
+                        total.records += len(report.rows)
+                    else:
+                        total.duplicates += 1
+            pending.clear()
+
+        for name, data in files:
+            try:
+                pending += [(f"import:{name}", r) for r in dmarc.read_reports(data, limit)]
+            except dmarc.DmarcRefused as exc:
+                refused.append((name, exc.message))
+            if len(pending) >= batch:
+                flush()
+        if pending:
+            flush()
+        return total, refused
 
     def dmarc_summary(self, since: datetime | None = None, domains: Sequence[str] | None = None,
                       limit: int = 500) -> list[dmarc.SourceSummary]:
