@@ -158,7 +158,7 @@ class DomainChecker:
             return Answer("timeout", ttl=FAILURE_TTL, detail=f"no answer within {self.resolver.lifetime:g} s")
         except dns.resolver.NoNameservers:
             return Answer("servfail", ttl=FAILURE_TTL)
-        except dns.exception.DNSException as exc:
+        except (dns.exception.DNSException, OSError) as exc:  # malformed replies, unreachable networks
             return Answer("servfail", ttl=FAILURE_TTL, detail=f"{type(exc).__name__}: {exc}"[:200])
         if found.rrset is None:
             return Answer("nodata", ttl=negative_ttl(found.response, self.negative_ttl),
