@@ -34,7 +34,10 @@ from postwarden.ledger import Consent, Ledger, policy
 from postwarden.ledger import export as export_mod
 from postwarden.ledger.audit import ChainProblem
 from postwarden.reports import alerts as report_alerts
+from postwarden.reports import charts as report_charts
+from postwarden.reports import stats as report_stats
 from postwarden.reports.providers import provider_label
+from postwarden.reports.service import Reports
 from postwarden.verify.recheck import recheck
 from postwarden.verify.service import Verifier
 from postwarden.web import accounts, views
@@ -585,6 +588,26 @@ def alerts(request: Request, session: Signed, days: int = ALERT_WINDOW_DAYS) -> 
                   provider_label=provider_label,
                   providers=views.alerts_by_provider(rows), kinds=views.ALERT_KIND_ORDER, days=days,
                   kind_of=views.alert_kind, provider_of=views.provider_of, reasons=views.REASON_DESCRIPTIONS)
+
+
+# ---- reports (docs/reports.md) --------------------------------------------------------
+
+
+@router.get("/reports")
+def reports(request: Request, session: Signed, provider: str = "all", days: int = 90) -> Response:
+    days = max(7, min(days, 365))
+    service = Reports.of(ledger_for(request, session))
+    since = service.clock() - timedelta(days=days)
+    found = service.stats(since.date())
+    chosen = next((s for s in found if s.provider == provider), None)
+    shown = chosen or report_stats.combined(found, "all")
+    steps = service.steps(since, chosen.provider if chosen else None)
+    lines = report_stats.Lines.of(service.settings)
+    name = shown.label if chosen else "All providers"
+    svg = report_charts.provider_svg(shown, lines, steps, title=f"{name}: daily volume and rates")
+    return render(request, "reports.html", session, title="Reports", found=found, shown=shown,
+                  provider=chosen.provider if chosen else "all", days=days, lines=lines, steps=steps,
+                  chart=svg[svg.index("<svg"):])
 
 
 # ---- the style sheet ------------------------------------------------------------------
