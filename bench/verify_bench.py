@@ -69,7 +69,11 @@ def main() -> None:
     rng = random.Random(6)
     names, records, silent, servfail = zone_for(args.domains, rng)
     locals_ = ["ann", "bob", "info", "postmaster", "j.smith", "maria+news", "noreply", "zoë"]
-    addresses = [f"{rng.choice(locals_)}{n}@{names[n % len(names)]}" for n in range(args.addresses)]
+    roles = {"info", "postmaster", "noreply"}
+    addresses = []
+    for n in range(args.addresses):
+        local = rng.choice(locals_)
+        addresses.append(f"{local if local in roles else f'{local}{n}'}@{names[n % len(names)]}")
     with dns_server(records, silent=silent, servfail=servfail) as (zone, server):
         verifier = Verifier(Settings({"dns_servers": [server], "dns_timeout": args.dns_timeout}))
         started = time.perf_counter()

@@ -9,6 +9,8 @@ import time
 import pytest
 from dns.message import make_query, make_response
 from dns.rrset import from_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from postwarden.resolver import make_async_resolver
 from postwarden.verify import Verifier
@@ -165,3 +167,12 @@ def test_the_cache_stays_bounded() -> None:
     assert cache.get(("d19.net", "MX")) is not None and cache.get(("d3.net", "MX")) is None  # oldest dropped
     cache.put(("zero.net", "MX"), Answer("ok", ("10 mx.",), 0.0))
     assert cache.get(("zero.net", "MX")) is None  # TTL 0: not to be cached
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.text(max_size=80), st.builds("{}@{}".format, st.text(max_size=20),
+                                                          st.text(max_size=30))), max_size=8))
+def test_any_input_gets_a_verdict_through_dns(verifier: Verifier, texts: list[str]) -> None:
+    results = verifier.verify_sync(texts)
+    assert len(results) == len(texts)
+    assert all(r.verdict in ("deliverable", "risky", "undeliverable") for r in results)

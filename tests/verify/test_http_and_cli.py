@@ -61,6 +61,10 @@ def test_recheck_endpoint(api: httpx.Client) -> None:
 def test_check_and_import_leave_addresses_alone_by_default(api: httpx.Client) -> None:
     results = api.post("/v1/check", json={"addresses": ["ann@nowhere.net"]}).json()["results"]
     assert results[0]["verdict"] == "allowed"
+    imported = api.post("/v1/imports/suppressions", content=b"address,reason\nbob@nowhere.net,manual\n")
+    assert imported.status_code == 200 and "undeliverable_suppressed" not in imported.json()
+    held = api.get("/v1/suppressions/bob@nowhere.net").json()["suppressions"]
+    assert [r["reason_class"] for r in held] == ["manual"]
 
 
 def test_verification_on_check_suppresses_undeliverable_addresses(screening_api: httpx.Client) -> None:
