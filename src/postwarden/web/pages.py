@@ -338,7 +338,8 @@ def _card(request: Request, session: accounts.Session, address: str, status: int
         can_check_again=any(ledger.lift_rule(cls)[0] == "recheck" for cls in active_classes),
         operator_liftable=[s for s in active if ledger.lift_rule(s["reason_class"])[0] == "operator"],
         complaint_scopes=sorted({s["scope"] for s in active if s["reason_class"] == "complaint"}),
-        evidence_id=_evidence_id, reasons=views.REASON_DESCRIPTIONS, url=card_url(card["address"]))
+        evidence_id=_evidence_id, reasons=views.REASON_DESCRIPTIONS, effects=views.EFFECT_LABELS,
+        url=card_url(card["address"]))
 
 
 def _evidence_id(link: str | None) -> str | None:

@@ -53,6 +53,12 @@ MESSAGE_TONES: Mapping[str, str] = {
     "complained": "red", "unsubscribed": "slate",
 }
 
+# What the policy did with a piece of feedback (its disposition), in words.
+EFFECT_LABELS: Mapping[str, str] = {
+    "suppress": "Stopped mail", "count": "Counted toward a block", "alert": "Sender-side alert",
+    "reset": "Reset the bounce count", "record": "Recorded", "duplicate": "Already known",
+}
+
 CONSENT_METHOD_LABELS: Mapping[str, str] = {
     "email": "By email from the recipient", "phone": "On the phone with the recipient",
     "form": "Through a signed form", "ticket": "In a help-desk ticket from the recipient",
