@@ -92,18 +92,18 @@ def distance(typed: str, target: str, cutoff: float = float("inf")) -> float:
     return previous[m]
 
 
-def _letters_apart(letters: Counter[str], target: str) -> float:
+def _letters_apart(letters: dict[str, int], length: int, target: str) -> float:
     """A lower bound of :func:`distance` from the letters alone: each letter one side
     has and the other lacks takes an edit of at least the cheap cost."""
     other = _letter_counts(target)
-    surplus = sum((letters - other).values())
-    shortfall = sum((other - letters).values())
+    surplus = sum(n - other.get(ch, 0) for ch, n in letters.items() if n > other.get(ch, 0))
+    shortfall = len(target) - (length - surplus)
     return CHEAP * max(surplus, shortfall)
 
 
 @lru_cache(maxsize=4096)
-def _letter_counts(text: str) -> Counter[str]:
-    return Counter(text)
+def _letter_counts(text: str) -> dict[str, int]:
+    return dict(Counter(text))
 
 
 def _country_variant(typed: str, target: str) -> bool:
@@ -133,9 +133,13 @@ def _suggest(typed: str, popular: tuple[str, ...]) -> str | None:
         return None
     # Beyond this no candidate can be the suggestion nor stand close enough beside it.
     cutoff = LIMIT_LONG + MARGIN
-    letters = Counter(typed)
+    letters = dict(Counter(typed))
+    distinct = frozenset(typed)
+    # Cheapest test first: each letter the target lacks altogether costs an edit.
     costs = sorted((distance(typed, target, cutoff), target) for target in popular
-                   if abs(len(target) - len(typed)) <= 3 and _letters_apart(letters, target) <= cutoff
+                   if abs(len(target) - len(typed)) <= 3
+                   and CHEAP * len(distinct - _letter_counts(target).keys()) <= cutoff
+                   and _letters_apart(letters, len(typed), target) <= cutoff
                    and not _country_variant(typed, target))
     if not costs:
         return None
