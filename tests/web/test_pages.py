@@ -203,3 +203,15 @@ def test_the_audit_log_is_searchable_and_shows_a_broken_chain(browser: Browser, 
     ledger.suppress("another@example.com", "manual", note="x", actor="test")
     broken = browser.get("/audit").text
     assert "Chain broken at entry 2" in broken and "Chain verified" not in broken
+
+
+def test_the_style_sheet_and_script_are_served_under_their_digest(browser_for: Callable[[str], Browser],
+                                                                   tenant: str) -> None:
+    anonymous = browser_for(tenant)
+    page = anonymous.get("/sign-in").text
+    for name, media in (("web.css", "text/css"), ("web.js", "text/javascript")):
+        found = re.search(rf'"(/static/{re.escape(name)}\?v=[0-9a-f]{{12}})"', page)
+        assert found, name
+        served = anonymous.client.get(found.group(1))
+        assert served.status_code == 200 and served.headers["content-type"].startswith(media)
+    assert anonymous.get("/static/secrets.txt").status_code == 404

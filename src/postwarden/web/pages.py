@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
@@ -97,7 +98,8 @@ def _templates() -> Environment:
     env = Environment(loader=PackageLoader("postwarden.web", "templates"),
                       autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     env.globals.update(class_label=views.class_label, when=views.when, CLASS_TONES=views.CLASS_TONES,
-                       MESSAGE_TONES=views.MESSAGE_TONES, quote=lambda s: quote(s, safe="@"))
+                       MESSAGE_TONES=views.MESSAGE_TONES, quote=lambda s: quote(s, safe="@"),
+                       static_url=static_url)
     return env
 
 
@@ -617,6 +619,13 @@ def reports(request: Request, session: Signed, provider: str = "all", days: int 
 @cache
 def _static(name: str) -> bytes:
     return resources.files("postwarden.web").joinpath("static", name).read_bytes()
+
+
+@cache
+def static_url(name: str) -> str:
+    """The file's address with a digest of its content, so that browsers keep it for
+    an hour yet fetch it again at once after an upgrade changed it."""
+    return f"/static/{name}?v={hashlib.sha256(_static(name)).hexdigest()[:12]}"
 
 
 STATIC_TYPES = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8"}
