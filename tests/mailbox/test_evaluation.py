@@ -177,12 +177,12 @@ def test_corpus_slice(tmp_path: Path) -> None:
     lines = (source / "labels_chrono.tsv").read_text().splitlines()[:1500]
     labels = tmp_path / "slice.tsv"
     labels.write_text("".join(f"{relative / line}\n" for line in lines))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine may be shared
     run = runner.invoke(app, ["filter", "evaluate", str(labels)])
     assert run.exit_code == 0, run.output
     summary = json.loads(run.stdout)
     assert summary["messages"] == 1500
-    assert time.perf_counter() - started < 10
+    assert time.process_time() - started < 10
     # a loose floor, far from the full-corpus figures: this is a smoke test
     assert summary["one_minus_roca_pct"] < 1.0
     assert summary["false_positive_rate_pct"] < 1.0

@@ -12,7 +12,8 @@ either always names the user or never does.)
 
 Training happens on every click, at once: one gradient step of logistic loss, taken
 only when the message is misclassified or inside the margin (a click the model already
-agrees with firmly changes nothing). Each slot has its own step size, shrinking with
+agrees with firmly changes nothing); a not-spam lesson weighs ``ham_weight`` times a
+spam lesson (cost-sensitive: losing good mail is worse). Each slot has its own step size, shrinking with
 the squared gradients it has taken (AdaGrad): a feature seen for the first time moves
 quickly, a well-known one moves slowly. A click trains the global weights and the
 user's layer together, and stops once the user's own score is past the margin, so a
@@ -62,8 +63,11 @@ class ModelParams:
     """Step size of the global weights (before the per-slot AdaGrad scaling)."""
     user_rate: float = 0.3
     """Step size of a user's own layer."""
-    margin: float = 2.5
+    margin: float = 3.5
     """Train while ``label × score`` is below this many log-odds."""
+    ham_weight: float = 1.25
+    """A not-spam lesson's step relative to a spam lesson's: a good message lost costs
+    more than a spam seen, so learning what is safe weighs a little more."""
     min_spam: int = 2
     min_ham: int = 2
     """The model abstains until it has learned this many spam and not-spam clicks."""
@@ -75,7 +79,7 @@ class ModelParams:
     def __post_init__(self) -> None:
         if not 10 <= self.bits <= 28:
             raise InvalidInput("bits must be between 10 and 28")
-        if self.rate <= 0 or self.user_rate < 0 or self.margin < 0:
+        if self.rate <= 0 or self.user_rate < 0 or self.margin < 0 or self.ham_weight <= 0:
             raise InvalidInput("rates must be positive and the margin non-negative")
         if self.min_spam < 0 or self.min_ham < 0 or self.journal_size < 0 or self.expire_after < 1:
             raise InvalidInput("counts must not be negative")
@@ -196,7 +200,10 @@ class LearnedModel:
         y = 1.0 if is_spam else -1.0
         gradient = 0.0
         if y * s < self.params.margin:
-            gradient = ((1.0 if is_spam else 0.0) - _sigmoid(s)) * msg.scale
+            if is_spam:
+                gradient = (1.0 - _sigmoid(s)) * msg.scale
+            else:
+                gradient = -_sigmoid(s) * msg.scale * self.params.ham_weight
             self._apply(msg, gradient, undo=False)
         self.journal[msg.fingerprint] = Step(is_spam, gradient)
         while len(self.journal) > self.params.journal_size:

@@ -1,6 +1,7 @@
-"""Where a filter model's state lives between runs. The interface is bytes in, bytes
-out under a name (``global`` for a one-table deployment), so a database-backed store
-needs only a table with a name and a blob column."""
+"""Where a filter model's state lives between runs, for the command line and tests:
+bytes in, bytes out under a name (``global`` for a one-table deployment). The service
+keeps its model in the database instead (:mod:`postwarden.mailbox.db`, with a revision
+so that processes sharing it see each other's clicks)."""
 
 from __future__ import annotations
 

@@ -47,8 +47,8 @@ class FilterPolicy:
     """Thresholds on the total score, as data. Spam goes to the spam folder; rejecting
     at SMTP time is off unless ``reject_at`` is set."""
 
-    spam_at: float = 2.0
-    """Log-odds at or above which mail goes to the spam folder (2.0 is p = 0.88): a
+    spam_at: float = 2.5
+    """Log-odds at or above which mail goes to the spam folder (2.5 is p = 0.92): a
     little shy of calling spam, since a lost good message costs more than a spam seen."""
     reject_at: float | None = None
     """Log-odds at or above which mail is refused; ``None`` never refuses."""
