@@ -117,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
             "mailbox side believes instead of checking SPF, DKIM and DMARC itself."),
     Setting("mailbox_model_bits", 22, "log2 of the learned model's slots: 10 bytes each in memory "
             "(22: 40 MiB per tenant), whatever the number of users."),
-    Setting("mailbox_spam_at", 2.0, "Spam log-odds at or above which mail goes to the spam folder."),
+    Setting("mailbox_spam_at", 2.5, "Spam log-odds at or above which mail goes to the spam folder."),
     Setting("mailbox_reload_seconds", 1.0, "How often a process classifying mail looks for a model "
             "trained by another process."),
     Setting("mailbox_smtp_upstream", "", "SMTP server (host:port) complaint reports are sent "
