@@ -240,3 +240,30 @@ def test_support_desk_flows(chromium: Browser, server: Server, engine: Engine, t
     page.goto("/audit")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     context.close()
+
+
+def test_core_flows_work_without_javascript(chromium: Browser, server: Server, engine: Engine,
+                                            tenant: str) -> None:
+    context = chromium.new_context(base_url=server.http, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto("/")
+    page.get_by_label("Account").fill(tenant)
+    page.get_by_label("Operator name").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    everything = len(Ledger(engine, tenant).find(SuppressionFilter(), limit=1000))
+    page.get_by_label("Reason", exact=True).select_option("complaint")  # no script submits it ...
+    expect(page.locator("tbody tr")).to_have_count(everything)
+    page.get_by_role("button", name="Filter").click()  # ... the button does
+    expect(page.locator("tbody tr")).to_have_count(1)
+    page.get_by_role("link", name=COMPLAINER).click()
+    page.get_by_label("Who confirmed with the recipient").fill("Ann Example (support)")
+    page.get_by_label("How they confirmed").select_option("phone")
+    page.get_by_label("The recipient's confirmation").fill("Asked on the phone to get the mail again.")
+    page.get_by_role("button", name="Lift the complaint").click()
+    expect(page.get_by_role("status")).to_contain_text("Lifted with the recipient's consent")
+    assert Ledger(engine, tenant).check([COMPLAINER])[0].verdict == "allowed"
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    context.close()
