@@ -169,3 +169,31 @@ def test_an_operator_never_sees_another_tenants_data(browser: Browser, engine: E
     # An operator of the other tenant with the same name is a different account.
     accounts.create_operator(engine, other, "alice", "their own password")
     assert browser.get("/suppressions").text.count("victim@example.net") == 0
+
+
+def test_repeated_failures_hold_up_that_account_only(browser_for: MakeBrowser, engine: Engine,
+                                                     tenant: str, operator: str) -> None:
+    accounts.create_operator(engine, tenant, "bob", PASSWORD)
+    browser = browser_for(tenant)
+    for _ in range(5):
+        assert browser.sign_in(operator, "a wrong guess").status_code == 401
+    held = browser.sign_in(operator)
+    assert held.status_code == 429 and "Too many failed sign-ins" in held.text
+    assert "pw_session" not in browser.client.cookies
+    assert browser_for(tenant).sign_in("bob").status_code == 303
+
+
+def test_the_throttle_forgets_failures_after_its_window() -> None:
+    now = [1000.0]
+    throttle = accounts.SignInThrottle(limit=3, window=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.wait("t", "a") == 0
+        throttle.failed("t", "a")
+        now[0] += 10
+    assert throttle.wait("t", "a") == 30  # the first failure leaves the window in 30 s
+    assert throttle.wait("t", "b") == 0
+    now[0] += 30
+    assert throttle.wait("t", "a") == 0
+    throttle.failed("t", "a")
+    throttle.succeeded("t", "a")
+    assert throttle.wait("t", "a") == 0

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -192,3 +194,33 @@ def new_token() -> str:
 def same(a: str, b: str) -> bool:
     """Compare secrets in constant time."""
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+class SignInThrottle:
+    """Failed sign-ins per account (tenant and operator name) seen by this process:
+    after ``limit`` of them within ``window`` seconds, that account's sign-in is
+    refused until the oldest falls out of the window. Argon2 makes each guess slow;
+    this caps how many one account can take."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
+
+    def wait(self, tenant: str, name: str) -> float:
+        """Seconds until the account may try again; 0 when it may now."""
+        now = self.clock()
+        recent = [t for t in self._failures.get((tenant, name), []) if now - t < self.window]
+        if recent:
+            self._failures[(tenant, name)] = recent
+        else:
+            self._failures.pop((tenant, name), None)
+        return recent[0] + self.window - now if len(recent) >= self.limit else 0.0
+
+    def failed(self, tenant: str, name: str) -> None:
+        if len(self._failures) > 100_000:  # bounded memory whatever is tried
+            self._failures.clear()
+        self._failures.setdefault((tenant, name), []).append(self.clock())
+
+    def succeeded(self, tenant: str, name: str) -> None:
+        self._failures.pop((tenant, name), None)

@@ -239,16 +239,32 @@ async def sign_in(request: Request) -> Response:
                              "Please try again.", 403)
     settings = _settings(request)
     lifetime = timedelta(hours=float(settings.web_session_hours))
+    throttle = _throttle(request)
+    tenant = tenant or "default"
+    wait = throttle.wait(tenant, name)
+    if wait:
+        return _sign_in_form(request, next_url, tenant, name, "Too many failed sign-ins for this operator. "
+                             f"Try again in {max(1, round(wait / 60))} minutes.", 429)
     # Off the event loop: the argon2 check takes tens of milliseconds on purpose.
-    token = await asyncio.to_thread(accounts.sign_in, _engine(request), tenant or "default", name,
+    token = await asyncio.to_thread(accounts.sign_in, _engine(request), tenant, name,
                                     form.get("password", ""), lifetime)
     if token is None:
+        throttle.failed(tenant, name)
         return _sign_in_form(request, next_url, tenant, name, "That account, name and password do not "
                              "match an operator. Check them and try again.", 401)
+    throttle.succeeded(tenant, name)
     response = redirect(next_url)
     _set_cookie(request, response, SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()))
     response.delete_cookie(SIGN_IN_COOKIE, path="/")
     return response
+
+
+def _throttle(request: Request) -> accounts.SignInThrottle:
+    state = request.app.state
+    if not hasattr(state, "web_sign_in_throttle"):
+        state.web_sign_in_throttle = accounts.SignInThrottle()
+    throttle: accounts.SignInThrottle = state.web_sign_in_throttle
+    return throttle
 
 
 def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
