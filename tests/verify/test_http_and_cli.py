@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from postwarden.ledger import Ledger
 from postwarden.ledger.tenants import create_tenant
-from tests.verify.conftest import Dns
+from tests.verify.conftest import TIMEOUT, Dns
 
 POSTWARDEN = str(Path(sys.executable).with_name("postwarden"))
 
@@ -91,8 +91,8 @@ def test_verification_on_import_adds_invalid_suppressions(screening_api: httpx.C
 
 def pw(db_url: str, tenant: str, dns: Dns, *args: str,
        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "POSTWARDEN_DNS_SERVERS": f'["{dns.server}"]', "POSTWARDEN_DNS_TIMEOUT": "0.4",
-           "COLUMNS": "200", **(env or {})}
+    env = {**os.environ, "POSTWARDEN_DNS_SERVERS": f'["{dns.server}"]',
+           "POSTWARDEN_DNS_TIMEOUT": str(TIMEOUT), "COLUMNS": "200", **(env or {})}
     return subprocess.run([POSTWARDEN, "--database", db_url, "--tenant", tenant, *args],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
 
