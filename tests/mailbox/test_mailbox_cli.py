@@ -25,7 +25,8 @@ ALICE = "alice@example.org"
 @pytest.fixture
 def env() -> Iterator[dict[str, str]]:
     with dns_server([]) as (_, dns):
-        yield {**os.environ, "POSTWARDEN_DNS_SERVERS": json.dumps([dns]), "POSTWARDEN_MAILBOX_MODEL_BITS": "16"}
+        yield {**os.environ, "POSTWARDEN_DNS_SERVERS": json.dumps([dns]),
+               "POSTWARDEN_MAILBOX_MODEL_BITS": "16"}
 
 
 def pw(db_url: str, tenant: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,8 +39,8 @@ def test_rules_clicks_and_classify(db_url: str, engine: Engine, tenant: str, env
     offer, note = tmp_path / "offer.eml", tmp_path / "note.eml"
     offer.write_bytes(spam(1))
     note.write_bytes(ham(1))
-    added = pw(db_url, tenant, env, "mailbox", "rule", "--user", ALICE, "block", "domain", "promo1.example.net",
-               "--reject")
+    added = pw(db_url, tenant, env, "mailbox", "rule", "--user", ALICE, "block", "domain",
+               "promo1.example.net", "--reject")
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["action"] == "reject"
     found = pw(db_url, tenant, env, "mailbox", "classify", str(offer), "--user", ALICE, "--json")

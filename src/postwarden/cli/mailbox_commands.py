@@ -9,14 +9,18 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from postwarden.cli.app import app, console, context, fail, handles_errors
 from postwarden.ledger.db import make_engine
-from postwarden.mailbox import inbound
-from postwarden.mailbox.service import Mailbox
+
+if TYPE_CHECKING:
+    from postwarden.mailbox.service import Mailbox
+
+# The service and the SMTP server are imported when a command runs: every postwarden
+# command loads this module, and most never need them.
 
 mailbox_app = typer.Typer(help="Users' mailboxes: classify, spam and not-spam clicks, sender rules, consent.",
                           no_args_is_help=True)
@@ -26,6 +30,8 @@ User = Annotated[str, typer.Option("--user", help="The user's address.")]
 
 
 def _mailbox(ctx: typer.Context) -> Mailbox:
+    from postwarden.mailbox.service import Mailbox
+
     obj = context(ctx)
     return Mailbox(make_engine(obj.settings.database_url), obj.tenant, obj.settings)
 
@@ -52,6 +58,8 @@ def inbound_command(
 ) -> None:
     """The SMTP proxy: authenticate, classify per recipient, add Authentication-Results and
     X-Spam-* fields, and store in the inbox or spam folder (or refuse)."""
+    from postwarden.mailbox import inbound
+
     obj = context(ctx)
     settings = obj.settings.with_overrides(inbound_deliver=deliver, inbound_tenant=obj.tenant)
     engine = make_engine(settings.database_url)
