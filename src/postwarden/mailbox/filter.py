@@ -96,11 +96,12 @@ class SpamFilter:
         if prepared.user is not None and len(prepared.encoded.user_slots):
             layers.append((prepared.encoded.user_slots, prepared.user, "user"))
         found: list[Reason] = []
+        scale = self.model.scale(prepared.encoded)
         for slots, owner, source in layers:
             names: dict[int, str] = {}
             for slot, name in zip(self.model.slots(named.hashes, owner).tolist(), named.names, strict=True):
                 names.setdefault(slot, name)
-            weights = self.model.weights[slots].astype(np.float64) * prepared.encoded.scale
+            weights = self.model.weights[slots].astype(np.float64) * scale
             grams: dict[str, list[tuple[float, str]]] = {}
             for slot, weight in zip(slots.tolist(), weights.tolist(), strict=True):
                 if not weight:

@@ -5,10 +5,10 @@ layer: a user's copy of a feature is the feature's hash mixed with the user's ke
 (feature hashing for multi-task learning), so the model never grows with the number of
 users. A message's score for a user is the sum of the global weights of its features
 plus that user's weights of the same features, divided by the square root of the
-number of weights summed (so long and short messages move the score alike). The score
-is in spam log-odds; its logistic function is the spam probability. (Scores for a user
-therefore use the global weights at 1/sqrt(2) of their no-user scale: a deployment
-either always names the user or never does.)
+number of weights that carry anything (the global ones, and the user's trained ones),
+so long and short messages move the score alike, and a user who never clicked gets
+exactly the global opinion. The score is in spam log-odds; its logistic function is the
+spam probability.
 
 Training happens on every click, at once: one gradient step of logistic loss, taken
 only when the message is misclassified or inside the margin (a click the model already
@@ -101,10 +101,6 @@ class Encoded:
     user_slots: I64
     fingerprint: bytes
 
-    @property
-    def scale(self) -> float:
-        """Every score is divided by the square root of the number of active slots."""
-        return 1.0 / math.sqrt(max(len(self.global_slots) + len(self.user_slots), 1))
 
 
 def user_key(user: str) -> np.uint64:
@@ -172,12 +168,21 @@ class LearnedModel:
         """Whether enough has been learned to give an opinion."""
         return self.spam_learned >= self.params.min_spam and self.ham_learned >= self.params.min_ham
 
+    def scale(self, msg: Encoded) -> float:
+        """Every score is divided by the square root of the number of slots that carry
+        weight for it: the message's global slots, and those of the user's slots the user
+        has trained. A user who never clicked scores exactly as with no user at all."""
+        active = len(msg.global_slots)
+        if len(msg.user_slots):
+            active += int(np.count_nonzero(self.squares[msg.user_slots]))
+        return 1.0 / math.sqrt(max(active, 1))
+
     def score(self, msg: Encoded) -> float:
         """Spam log-odds of the message (positive: spam)."""
         total = float(self.weights[msg.global_slots].sum(dtype=np.float64))
         if len(msg.user_slots):
             total += float(self.weights[msg.user_slots].sum(dtype=np.float64))
-        return total * msg.scale
+        return total * self.scale(msg)
 
     # --- learning ----------------------------------------------------------------
 
@@ -196,14 +201,15 @@ class LearnedModel:
             del self.journal[msg.fingerprint]
         self._count(is_spam, +1)
         self._touch(msg)
+        scale = self.scale(msg)
         s = self.score(msg)
         y = 1.0 if is_spam else -1.0
         gradient = 0.0
         if y * s < self.params.margin:
             if is_spam:
-                gradient = (1.0 - _sigmoid(s)) * msg.scale
+                gradient = (1.0 - _sigmoid(s)) * scale
             else:
-                gradient = -_sigmoid(s) * msg.scale * self.params.ham_weight
+                gradient = -_sigmoid(s) * scale * self.params.ham_weight
             self._apply(msg, gradient, undo=False)
         self.journal[msg.fingerprint] = Step(is_spam, gradient)
         while len(self.journal) > self.params.journal_size:
