@@ -134,6 +134,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("inbound_deliver", "maildir:mail", "Where `postwarden inbound` stores mail: "
             "'maildir:PATH' (PATH/<address>/, spam in .Junk) or 'smtp:HOST:PORT'."),
     Setting("inbound_max_message_size", 26_214_400, "Largest message `postwarden inbound` accepts (bytes)."),
+    Setting("inbound_lmtp", False, "Speak LMTP instead of SMTP (a reply per recipient, for a mail "
+            "server that hands mail on by LMTP)."),
     Setting("report_complaint_rate_lines", [0.001, 0.003], "Complaint rate lines of reports and "
             "alerts, warning then critical (Gmail and Yahoo: under 0.1%, never 0.3%)."),
     Setting("report_bounce_rate_lines", [0.05, 0.10], "Bounce rate lines of reports and alerts, "

@@ -131,3 +131,22 @@ def test_authentication_results_parser_never_raises(value: str) -> None:
     assert isinstance(authserv, str)
     for r in results:
         r.render()
+
+
+_JUNK_HEADERS = st.sampled_from([
+    b"DKIM-Signature: v=1; a=rsa-sha256; d=; s=\xff; b=!!; bh=??\r\n",
+    b"DKIM-Signature: d=shop.example; s=s1; h=from; b=AAAA; bh=AAAA\r\n",
+    b"From: <@>\r\n", b"From: a@\xc3\x28.example\r\n", b"From: x@" + b"a." * 140 + b"example\r\n",
+    b"Authentication-Results: ;;;==\r\n", b"\r\n",
+])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_JUNK_HEADERS, max_size=4), st.binary(max_size=200),
+       st.sampled_from(["", "not an ip", "192.0.2.1", "::1"]), st.text(max_size=40))
+def test_checks_never_raise_on_junk(headers: list[bytes], tail: bytes, ip: str, mail_from: str) -> None:
+    raw = b"".join(headers) + tail
+    with dns_server([]) as (_, server):
+        results = run(raw, Envelope(ip or None, "helo", mail_from), server)
+    assert results.result_of("dmarc") in ("none", "pass", "fail", "temperror")
+    results.header("mx.example.org")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import mailbox as maildir
 import smtplib
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,15 @@ class Running:
 
 @pytest.fixture
 def running(engine: Engine, tenant: str, tmp_path: Path) -> Iterator[Running]:
+    yield from serve(engine, tenant, tmp_path, lmtp=False)
+
+
+@pytest.fixture
+def running_lmtp(engine: Engine, tenant: str, tmp_path: Path) -> Iterator[Running]:
+    yield from serve(engine, tenant, tmp_path, lmtp=True)
+
+
+def serve(engine: Engine, tenant: str, tmp_path: Path, lmtp: bool) -> Iterator[Running]:
     _, dkim_txt = key_pair()
     records = [("shop.example", "TXT", '"v=spf1 ip4:127.0.0.1 -all"'),
                ("s1._domainkey.shop.example", "TXT", dkim_txt),
@@ -59,7 +69,8 @@ def running(engine: Engine, tenant: str, tmp_path: Path) -> Iterator[Running]:
     with dns_server(records) as (_, dns):
         settings = settings_mod.load(env={}, dns_servers=[dns], dns_timeout=1.0, mailbox_model_bits=18,
                                      inbound_deliver=f"maildir:{tmp_path / 'mail'}",
-                                     inbound_domains=["example.org"], inbound_tenant=tenant)
+                                     inbound_domains=["example.org"], inbound_tenant=tenant,
+                                     inbound_lmtp=lmtp)
         box = Mailbox(engine, tenant, settings)
         port = free_port()
         loop = asyncio.new_event_loop()
@@ -123,3 +134,26 @@ def test_relaying_and_bad_input_do_not_stop_the_server(running: Running) -> None
     assert code == 250
     code, _ = running.send([ALICE], ham(3))
     assert code == 250 and len(running.folder(ALICE)) + len(running.folder(ALICE, junk=True)) == 2
+
+
+def test_lmtp_answers_each_recipient(running_lmtp: Running) -> None:
+    running_lmtp.box.add_rule(ALICE, "block", "domain", "lists.example.org", "reject")
+    with socket.create_connection(("127.0.0.1", running_lmtp.port), timeout=30) as sock:
+        reader = sock.makefile("rb")
+
+        def say(line: bytes) -> bytes:
+            sock.sendall(line + b"\r\n")
+            return reader.readline()
+
+        assert reader.readline().startswith(b"220")
+        sock.sendall(b"LHLO client.example\r\n")
+        while not reader.readline().startswith(b"250 "):
+            pass
+        assert say(b"MAIL FROM:<dev1@lists.example.org>").startswith(b"250")
+        assert say(b"RCPT TO:<alice@example.org>").startswith(b"250")
+        assert say(b"RCPT TO:<bob@example.org>").startswith(b"250")
+        assert say(b"DATA").startswith(b"354")
+        sock.sendall(ham(7).replace(b"\n", b"\r\n") + b".\r\n")
+        replies = [reader.readline(), reader.readline()]
+    assert replies[0].startswith(b"550 5.7.1") and replies[1].startswith(b"250 2.0.0")
+    assert not (running_lmtp.root / ALICE).exists() and len(running_lmtp.folder(BOB)) == 1

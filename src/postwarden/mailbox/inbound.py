@@ -13,7 +13,9 @@ Stores (``inbound_deliver``):
 
 With several recipients, one SMTP reply covers them all: the message is refused only
 when every recipient asked for refusal; recipients whose rules refuse it while others
-take it get it in their spam folder, since a message accepted must not vanish.
+take it get it in their spam folder, since a message accepted must not vanish. Over
+LMTP (``inbound_lmtp``) each recipient gets a reply of their own, so each refusal is
+exactly that user's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import smtplib
 from pathlib import Path
 from typing import Any, AnyStr, Protocol
 
+from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine
 
@@ -90,9 +93,10 @@ def make_store(spec: str) -> Store:
 
 
 class InboundHandler:
-    def __init__(self, mailbox: Mailbox, store: Store, domains: list[str]) -> None:
+    def __init__(self, mailbox: Mailbox, store: Store, domains: list[str], lmtp: bool = False) -> None:
         self.mailbox = mailbox
         self.store = store
+        self.lmtp = lmtp
         self.domains = {d.lower().rstrip(".") for d in domains}
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -118,6 +122,8 @@ class InboundHandler:
 
     def _deliver(self, raw: bytes, envelope: SmtpEnvelope, recipients: list[str]) -> str:
         deliveries = [(r, self.mailbox.receive(raw, envelope, r)) for r in recipients]
+        if self.lmtp:
+            return "\r\n".join(self._one(r, d) for r, d in deliveries)
         if all(d.verdict.action is Action.REJECT for _, d in deliveries):
             log.info("inbound: refused mail from %s for %s", envelope.mail_from, recipients)
             return Reply.REFUSED_550_5_7_1
@@ -125,6 +131,17 @@ class InboundHandler:
             self.store.deliver(recipient, delivery)
         folders = ", ".join(f"{r} ({d.folder})" for r, d in deliveries)
         return Reply.DELIVERED_250_2_0_0.format(folders)
+
+    def _one(self, recipient: str, delivery: Delivery) -> str:
+        """LMTP's reply for one recipient (RFC 2033: one reply per accepted RCPT)."""
+        if delivery.verdict.action is Action.REJECT:
+            return Reply.REFUSED_550_5_7_1
+        try:
+            self.store.deliver(recipient, delivery)
+        except Exception:
+            log.exception("inbound: could not store a message for %s", recipient)
+            return Reply.TRY_AGAIN_451_4_3_0
+        return Reply.DELIVERED_250_2_0_0.format(f"{recipient} ({delivery.folder})")
 
     async def handle_exception(self, error: Exception) -> str:
         """One client's bad input never takes the server down; the sender may retry."""
@@ -140,15 +157,22 @@ class InboundSMTP(SMTP):
         await super().push(text)
 
 
+class InboundLMTP(LMTP, InboundSMTP):
+    """LMTP (RFC 2033) in front of a mail store: the DATA reply is one line per recipient,
+    so each user's refusal is their own."""
+
+
 async def start_server(engine: Engine, settings: Settings, *, host: str | None = None,
                        port: int | None = None, mailbox: Mailbox | None = None) -> asyncio.AbstractServer:
     mailbox = mailbox or Mailbox(engine, str(settings.inbound_tenant), settings)
     store = make_store(str(settings.inbound_deliver))
-    handler = InboundHandler(mailbox, store, list(settings.inbound_domains))
+    lmtp = bool(settings.inbound_lmtp)
+    handler = InboundHandler(mailbox, store, list(settings.inbound_domains), lmtp)
     size = int(settings.inbound_max_message_size)
     loop = asyncio.get_running_loop()
     server_kw: dict[str, Any] = {"data_size_limit": size, "decode_data": False, "enable_SMTPUTF8": True,
                                  "ident": "postwarden inbound", "hostname": str(settings.mailbox_authserv_id)}
-    return await loop.create_server(lambda: InboundSMTP(handler, **server_kw),
+    protocol = InboundLMTP if lmtp else InboundSMTP
+    return await loop.create_server(lambda: protocol(handler, **server_kw),
                                     host=host or str(settings.inbound_host),
                                     port=int(settings.inbound_port if port is None else port))
