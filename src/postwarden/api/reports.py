@@ -7,6 +7,7 @@ annotations at definition time, and ``Auth`` is local to :func:`router_for`."""
 
 import io
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -95,7 +96,7 @@ def router_for(authenticated: Callable[..., Coroutine[Any, Any, Ledger]]) -> API
         """Aggregate results per header-from domain and source IP."""
         reports = Reports.of(ledger)
         rows = reports.dmarc_summary(parse_since(since, reports.clock()), domain, min(limit, 5000))
-        return {"sources": [r.__dict__ for r in rows]}
+        return {"sources": [asdict(r) for r in rows]}
 
     @api.get("/v1/health/{domain}")
     def health(ledger: Auth, domain: str, ip: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:

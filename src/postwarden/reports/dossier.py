@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,7 +30,7 @@ from postwarden.reports.health import DomainHealth, Listing, check_domain, dkim_
 from postwarden.reports.providers import OTHER, provider_for_domain, provider_for_mx, provider_label
 from postwarden.reports.rollup import domain_of
 from postwarden.reports.service import Reports, look_up_blocklists
-from postwarden.reports.stats import Counts, Lines, ProviderSeries, combined
+from postwarden.reports.stats import Counts, Lines, ProviderSeries, combined, days_between
 from postwarden.resolver import make_resolver
 
 FORMATS = ("md", "html", "pdf")
@@ -157,7 +157,7 @@ def gather(reports: Reports, provider: str, since: datetime,
         found = reports.stats(since.date(), now.date(), [provider])
         series = found[0] if found else ProviderSeries(provider, [])
     if not series.days:
-        series = ProviderSeries(provider, [(d, Counts()) for d in _days(since.date(), now.date())])
+        series = ProviderSeries(provider, [(d, Counts()) for d in days_between(since.date(), now.date())])
     steps = reports.steps(since, None if provider == "all" else provider)
     resolver = resolver or make_resolver(settings)
     domains = _sending_domains(reports, since)
@@ -169,10 +169,6 @@ def gather(reports: Reports, provider: str, since: datetime,
         codes=_codes(reports, provider, since) if provider != "all" else [],
         steps=steps, effects=_effects(series, steps), domains=health, listings=listings,
         dmarc=reports.dmarc_summary(since, domains or None, limit=50), generated_at=now)
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 # ---- rendering -----------------------------------------------------------------------

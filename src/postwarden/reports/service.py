@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 
 from postwarden.errors import InvalidInput
 from postwarden.ledger import Ledger
+from postwarden.ledger.export import naive_utc
 from postwarden.ledger.models import REMEDIATION
 from postwarden.ledger.service import utcnow
 from postwarden.reports import alerts as alerts_mod
@@ -42,9 +43,11 @@ def parse_since(text: str, now: datetime) -> datetime:
         return now - {"d": timedelta(days=amount), "w": timedelta(weeks=amount),
                       "h": timedelta(hours=amount)}[unit]
     try:
-        return datetime.fromisoformat(text.strip())
+        when = naive_utc(datetime.fromisoformat(text.strip()))
     except ValueError:
         raise InvalidInput(f"cannot read {text!r} as a time: use 30d, 12w, 48h or 2026-01-31") from None
+    assert when is not None
+    return when
 
 
 def check_provider(name: str | None) -> str | None:
