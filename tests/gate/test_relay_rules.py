@@ -42,7 +42,7 @@ class RelayThread:
             await self.server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=10)
-        self.handler.upstream.close()
+        self.handler.close()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 

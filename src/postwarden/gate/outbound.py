@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email import policy as email_policy
-from email.message import EmailMessage
+from email.header import decode_header, make_header
+from email.message import Message
 from email.utils import getaddresses
 from urllib.parse import urlsplit
 
@@ -140,9 +140,28 @@ ANCHOR = re.compile(r"(?is)<a\s[^>]*?href\s*=\s*[\"']?([^\"'\s>]+)[^>]*>(.*?)</a
 TAG = re.compile(r"(?s)<[^>]+>")
 
 
+def _header(value: object) -> str:
+    """A header's text with RFC 2047 words decoded; as it stands if they are broken."""
+    try:
+        return str(make_header(decode_header(str(value))))
+    except (LookupError, ValueError, UnicodeError):
+        return str(value)
+
+
+def _text_of(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    try:
+        return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    except LookupError:
+        return payload.decode("latin-1")
+
+
 def take_apart(raw: bytes) -> Outgoing:
-    message = message_from_bytes(raw, policy=email_policy.default)
-    assert isinstance(message, EmailMessage)
+    # The legacy parser: this runs on every message sent, and the modern policy's
+    # header objects cost twenty times as much for nothing the rules need.
+    message = message_from_bytes(raw)
     texts: list[str] = []
     links: list[tuple[str, str]] = []
     attachments: list[str] = []
@@ -151,23 +170,15 @@ def take_apart(raw: bytes) -> Outgoing:
             continue
         filename = part.get_filename()
         if filename:
-            attachments.append(filename)
-            continue
-        if part.get_content_maintype() != "text":
-            continue
-        try:
-            content = part.get_content()
-        except (LookupError, ValueError):
-            payload = part.get_payload(decode=True)
-            content = payload.decode("latin-1") if isinstance(payload, bytes) else ""
-        if part.get_content_subtype() == "html":
-            links.extend((href, TAG.sub("", shown)) for href, shown in ANCHOR.findall(content))
-            texts.append(content)
-        else:
+            attachments.append(_header(filename))
+        elif part.get_content_maintype() == "text":
+            content = _text_of(part)
+            if part.get_content_subtype() == "html":
+                links.extend((href, TAG.sub("", shown)) for href, shown in ANCHOR.findall(content))
             texts.append(content)
     text = "\n".join(texts)
-    headers = {k.lower(): str(v) for k, v in reversed(message.items())}
-    return Outgoing(subject=str(message.get("subject", "")), from_header=str(message.get("from", "")),
+    headers = {k.lower(): _header(v) for k, v in reversed(message.items())}
+    return Outgoing(subject=headers.get("subject", ""), from_header=headers.get("from", ""),
                     text=TAG.sub(" ", text), urls=tuple(dict.fromkeys(URL.findall(text))),
                     links=tuple(links), attachments=tuple(attachments), headers=headers)
 

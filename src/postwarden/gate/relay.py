@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import smtplib
 import ssl
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from ipaddress import ip_address
@@ -176,6 +178,58 @@ class Upstream:
                 conn.quit()
 
 
+class HistoryWriter:
+    """Commits the history of messages from concurrent sessions together: one
+    transaction per tenant for everything that arrived while the previous one
+    committed (a SQLite commit costs milliseconds; the sessions would queue for it)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Ledger, list[SentMessage], list[Feedback], Future[None]] | None] = (
+            queue.Queue())
+        self._thread = threading.Thread(target=self._run, name="relay-history", daemon=True)
+        self._thread.start()
+
+    def record(self, ledger: Ledger, sent: list[SentMessage], rejects: list[Feedback]) -> Future[None]:
+        done: Future[None] = Future()
+        self._queue.put((ledger, sent, rejects, done))
+        return done
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 500:
+                    item = self._queue.get_nowait()
+                    if item is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(item)
+            by_tenant: dict[int, list[tuple[Ledger, list[SentMessage], list[Feedback], Future[None]]]] = {}
+            for item in batch:
+                by_tenant.setdefault(item[0].tenant_id, []).append(item)
+            for items in by_tenant.values():
+                self._commit(items)
+
+    @staticmethod
+    def _commit(items: list[tuple[Ledger, list[SentMessage], list[Feedback], Future[None]]]) -> None:
+        ledger = items[0][0]
+        try:
+            ledger.record_messages([m for _, sent, _, _ in items for m in sent])
+            rejects = [f for _, _, found, _ in items for f in found]
+            if rejects:
+                ledger.apply_many(rejects, actor="relay")
+        except Exception as exc:
+            for *_, done in items:
+                done.set_exception(exc)
+            return
+        for *_, done in items:
+            done.set_result(None)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+
 def _loopback(session: Session) -> bool:
     try:
         peer = session.peer
@@ -200,6 +254,7 @@ class RelayHandler:
                 self.signer = Signer(str(settings.dkim_domain), str(settings.dkim_selector), fh.read())
         self.gates: dict[str, Gate] = {}
         self._gates_lock = threading.Lock()
+        self.history = HistoryWriter()
 
     # --- authentication ------------------------------------------------------------------
 
@@ -235,6 +290,10 @@ class RelayHandler:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
     # --- SMTP hooks ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.upstream.close()
+        self.history.close()
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
@@ -357,10 +416,8 @@ class RelayHandler:
                 if h.accepted or h.code >= 500]
         rejects = [self._reject(h, message_id) for h in handed if h.code >= 500]
         try:
-            ledger.record_messages(sent)
-            if rejects:
-                ledger.apply_many(rejects, actor="relay")
-        except PostwardenError:
+            self.history.record(ledger, sent, rejects).result()
+        except Exception:
             # The upstream has the message: a 4xx now would make the client send it twice.
             log.exception("relay: message %s handed on but not recorded", message_id)
         accepted = [h for h in handed if h.accepted]
@@ -421,7 +478,7 @@ def run(settings: settings_mod.Settings) -> None:
         try:
             await server.serve_forever()
         finally:
-            handler.upstream.close()
+            handler.close()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):

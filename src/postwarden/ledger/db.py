@@ -9,7 +9,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 from postwarden.errors import DatabaseUnavailable
 
@@ -26,7 +25,9 @@ def _normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = _normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+        # Pooled: closing the last connection to a WAL database checkpoints it, and a
+        # connection per transaction would pay for that on every commit.
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=5, max_overflow=10)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -453,7 +453,7 @@ class Ledger:
         now = self.clock()
         found: dict[str, list[Any]] = {}
         unique = list(dict.fromkeys(a for a in canonical if a is not None))
-        for row in self._lookup(unique, scopes):
+        for row in self._lookup(unique, scopes) if unique else ():
             if row[5] is None or row[5] > now:
                 found.setdefault(row[0], []).append(row)
         # Most addresses are allowed: only suppressed ones need a verdict worked out.
