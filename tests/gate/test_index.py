@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from postwarden import settings as settings_mod
@@ -80,3 +82,22 @@ def test_index_agrees_with_the_ledger(engine: Engine, tenant: str, clock: Clock)
     for scope in ("*", "news", "billing"):
         expected = [n for n, r in enumerate(ledger.check(addresses, scope)) if r.verdict == "suppressed"]
         assert index.suppressed(addresses, scope, clock.now) == expected
+
+
+def test_batch_fast_path_gives_each_address_its_own_canonical_form() -> None:
+    index = index_of([("a@example.com", "*", None), ("c@example.com", "*", None)])
+    # All in canonical shape but for case: the batch path.
+    assert index.suppressed(["A@Example.com", "b@example.com", "C@EXAMPLE.COM"], "*", NOW) == [0, 2]
+    # A newline inside one entry must not let two addresses pass as one line each.
+    assert index.suppressed(["a@example.com\nc@example.com", "b@example.com"], "*", NOW) == [0]
+    assert index.suppressed(["b@example.com", " a@example.com "], "*", NOW) == [1]
+    assert index.suppressed([], "*", NOW) == []
+
+
+@given(st.lists(st.sampled_from(["a@example.com", "A@EXAMPLE.COM", "b@example.com", " a@example.com",
+                                 "a@example.com\n", "\n", "", "a@@example.com", "x@y.z", "İ@example.com",
+                                 "c@ex-.com", "d@example.com"]), max_size=8))
+def test_batch_and_one_by_one_agree(batch: list[str]) -> None:
+    index = index_of([("a@example.com", "*", None), ("d@example.com", "*", None)])
+    one_by_one = [n for n, address in enumerate(batch) if index.suppressed([address], "*", NOW)]
+    assert index.suppressed(batch, "*", NOW) == one_by_one
