@@ -50,7 +50,7 @@ def newsletter(return_path: str) -> bytes:
 
 def test_report_redacts_the_recipient_and_reads_as_a_complaint() -> None:
     raw = newsletter("bounces@shop.example").replace(b"Subject:", b"Cc: Alice <ALICE@example.org>\nSubject:")
-    complaint = Complaint(ALICE, "shop.example", "192.0.2.10", "bounces@shop.example", None,
+    complaint = Complaint(ALICE, "shop.example", "192.0.2.10", "bounces@shop.example",
                           "abuse@mail.example.org")
     report = arf_report(raw, complaint, "fbl@shop.example")
     assert b"alice@" not in report.lower()

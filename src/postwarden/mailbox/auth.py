@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,14 +320,6 @@ def check(raw: bytes, view: MailView, envelope: Envelope, resolver: dns.resolver
         from_dom = from_domain(view)
         dmarc_result, policy = _dmarc(from_dom, spf_result, dkim_results)
     return AuthResults((spf_result, *dkim_results, dmarc_result), "checked", from_dom, policy)
-
-
-def txt_lookup(resolver: dns.resolver.Resolver) -> Callable[[str], list[str]]:
-    """TXT strings of a name through ``resolver`` (for callers outside the checks)."""
-    def lookup(name: str) -> list[str]:
-        with _using(resolver):
-            return _txt(name)
-    return lookup
 
 
 # --- scores: rules as data ----------------------------------------------------------------

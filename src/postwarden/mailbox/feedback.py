@@ -122,7 +122,6 @@ class Complaint:
     reported_domain: str
     source_ip: str | None
     mail_from: str | None
-    arrival: datetime | None
     reporter: str
     """The address the report comes from (our abuse or feedback address)."""
 
@@ -140,8 +139,6 @@ def arf_report(raw: bytes, complaint: Complaint, to: str) -> bytes:
     if complaint.mail_from:
         fields.append(f"Original-Mail-From: <{_redact(complaint.mail_from, complaint.recipient)}>")
     fields.append(f"Original-Rcpt-To: <{redacted}>")
-    if complaint.arrival:
-        fields.append(f"Arrival-Date: {format_datetime(complaint.arrival)}")
     fields.append(f"Reported-Domain: {complaint.reported_domain}")
     if complaint.source_ip:
         fields.append(f"Source-IP: {complaint.source_ip}")

@@ -314,7 +314,7 @@ class Mailbox:
         complaint = Complaint(recipient=mailbox, reported_domain=domain or "unknown",
                               source_ip=_client_ip(view),
                               mail_from=_address(view.header("return-path") or ""),
-                              arrival=None, reporter=str(self.settings.mailbox_report_from))
+                              reporter=str(self.settings.mailbox_report_from))
         sent: list[dict[str, Any]] = []
         upstream = str(self.settings.mailbox_smtp_upstream or "")
         for role, address in targets:
