@@ -10,10 +10,11 @@ from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.messages import SentMessage
 from postwarden.ledger.models import REPORT_ALERTS
 from postwarden.reports import alerts
-from postwarden.reports.service import Reports
+from postwarden.reports.service import Reports, ReportsTicker
 from postwarden.reports.stats import Counts, Lines
 from postwarden.settings import load
 from tests.conftest import Clock
+from tests.reports.conftest import SENDING_IP, report_settings
 from tests.servers import free_port
 
 LINES = Lines((0.001, 0.003), (0.05, 0.10))
@@ -71,3 +72,15 @@ def test_webhook_gives_up_after_its_attempts(ledger: Ledger, clock: Clock) -> No
         row = conn.execute(select(REPORT_ALERTS).where(REPORT_ALERTS.c.tenant_id == ledger.tenant_id)).one()
     assert (row.notify_state, row.notify_attempts) == ("failed", 2)
     assert "ConnectError" in row.notify_error
+
+
+def test_the_workers_blocklist_sweep_raises_a_listing_for_every_tenant(ledger: Ledger, report_dns: str,
+                                                                        db_url: str) -> None:
+    settings = report_settings(db_url, report_dns, blocklist_check_seconds=3600.0, report_rollup_seconds=0.0)
+    ticker = ReportsTicker(ledger.engine, settings)
+    ticker.tick()
+    for thread in list(ticker._threads.values()):
+        thread.join(timeout=30)
+    listed = [a for a in Reports.of(ledger).alerts() if a.kind == "blocklist"]
+    assert [(a.subject, a.level) for a in listed] == [(SENDING_IP, "critical")]
+    assert "ip.bl.test" in listed[0].message

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -191,25 +192,34 @@ def step_json(row: Any) -> dict[str, Any]:
 class ReportsTicker:
     """The reports' share of an intake worker's loop: the rollup and alert checks
     every ``report_rollup_seconds``, alert webhook deliveries as they fall due, and
-    the blocklist sweep every ``blocklist_check_seconds``. Failures are logged and
-    tried again next time: reports must never hold up the intake."""
+    the blocklist sweep every ``blocklist_check_seconds``. Each runs in a thread of
+    its own, one at a time, so a long catch-up or a slow blocklist never holds up
+    the intake; failures are logged and tried again next time."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
         self._rolled = time.monotonic()
         self._swept: float | None = None
+        self._threads: dict[str, threading.Thread] = {}
+
+    def _start(self, name: str, work: Callable[[], None]) -> None:
+        running = self._threads.get(name)
+        if running is not None and running.is_alive():
+            return
+        self._threads[name] = thread = threading.Thread(target=work, name=f"reports-{name}", daemon=True)
+        thread.start()
 
     def tick(self) -> None:
         now = time.monotonic()
         if now - self._rolled >= float(self.settings.report_rollup_seconds):
             self._rolled = now
-            self.run_rollup()
+            self._start("rollup", self.run_rollup)
         every = float(self.settings.blocklist_check_seconds)
         subjects = [*self.settings.sending_ips, *self.settings.sending_domains]
         if every > 0 and subjects and (self._swept is None or now - self._swept >= every):
             self._swept = now
-            self.run_blocklists(subjects)
+            self._start("blocklists", lambda: self.run_blocklists(subjects))
 
     def run_rollup(self) -> None:
         try:
