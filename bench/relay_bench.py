@@ -118,8 +118,8 @@ def main() -> None:
         engine = make_engine(url)
         migrate(engine)
         ledger = Ledger(engine, "default", settings_mod.load(env={}))
-        ledger.import_rows((ImportRow(n + 2, f"gone{n}@example.org", "hard_bounce") for n in range(args.suppressed)),
-                           source="bench", actor="bench")
+        rows = (ImportRow(n + 2, f"gone{n}@example.org", "hard_bounce") for n in range(args.suppressed))
+        ledger.import_rows(rows, source="bench", actor="bench")
         key = create_api_key(engine, "default", "bench")
         env = {**os.environ, "POSTWARDEN_RELAY_UPSTREAM": f"127.0.0.1:{sink_port}",
                "POSTWARDEN_RELAY_RATE_PER_MINUTE": "1000000"}
