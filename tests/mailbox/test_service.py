@@ -173,3 +173,19 @@ def test_spam_click_on_trusted_mailing_offers_and_performs_one_click_unsubscribe
     assert ledger.check([ALICE], "weekly")[0].verdict == "suppressed"
     # without a trust rule the same click is an ordinary lesson
     assert box.report_spam(mail, BOB).learned
+
+
+def test_results_claiming_our_name_are_believed_only_at_the_top(engine: Engine, tenant: str,
+                                                                 dns: str) -> None:
+    box = make(engine, tenant, dns)
+    forged = (b"Received: from mx.elsewhere.example by mx.example.org\r\n"
+              b"Authentication-Results: postwarden.localhost; dmarc=pass header.from=bank.example\r\n"
+              + message(sender="alerts@bank.example", subject="verify", body="click"))
+    found = box.classify(forged, ALICE)
+    # checked afresh: bank.example publishes p=reject and nothing here passes
+    assert found.auth.source == "checked" and found.auth.result_of("dmarc") == "fail"
+    assert found.canonical.count(b"postwarden.localhost") == 1
+    assert found.canonical.startswith(b"Authentication-Results: postwarden.localhost;")
+    # the copy we deliver starts with our results, and they are reused as they are
+    again = box.classify(found.canonical, ALICE)
+    assert again.auth.source == "upstream:postwarden.localhost" and again.canonical == found.canonical

@@ -111,11 +111,14 @@ def parse_authentication_results(value: str) -> tuple[str, tuple[MethodResult, .
     return authserv, tuple(results)
 
 
-def from_upstream(view: MailView, trusted: frozenset[str]) -> AuthResults | None:
+def from_upstream(view: MailView, trusted: frozenset[str], *, first_only: bool = False) -> AuthResults | None:
     """The results of the first ``Authentication-Results`` written by a server in
     ``trusted`` (authserv-ids, lower case), or ``None``. Fields from anyone else are
-    ignored: any sender can write them."""
-    for value in view.header_values("authentication-results"):
+    ignored: any sender can write them. With ``first_only``, only a field at the very
+    top of the header counts (where the server that wrote it put it)."""
+    fields = [v for k, v in view.headers[:1] if k == "authentication-results"] if first_only else \
+        view.header_values("authentication-results")
+    for value in fields:
         authserv, results = parse_authentication_results(value)
         if authserv and authserv in trusted:
             policy = next((r.prop("policy.p") for r in results if r.method == "dmarc"), None)

@@ -152,7 +152,7 @@ class Mailbox:
         self.resolver = resolver or make_resolver(settings)
         self.authserv_id = str(settings.mailbox_authserv_id).lower()
         upstream = frozenset(s.lower() for s in settings.mailbox_trusted_authserv_ids)
-        self.trusted = upstream | {self.authserv_id}
+        self.upstream = upstream
         self.params = ModelParams(bits=int(settings.mailbox_model_bits))
         self.policy = FilterPolicy(spam_at=float(settings.mailbox_spam_at))
         self._lock = threading.RLock()
@@ -198,11 +198,6 @@ class Mailbox:
 
     # --- classifying -------------------------------------------------------------------------------
 
-    def _authenticate(self, raw: bytes, view: MailView, envelope: auth.Envelope | None) -> auth.AuthResults:
-        upstream = auth.from_upstream(view, self.trusted)
-        if upstream is not None:
-            return upstream
-        return auth.check(raw, view, envelope or auth.Envelope(), self.resolver)
 
     def _sender(self, view: MailView, envelope: auth.Envelope | None, results: auth.AuthResults) -> Sender:
         address = _address(view.header("from") or "")
@@ -215,11 +210,18 @@ class Mailbox:
         """Where ``raw`` goes for ``mailbox``. ``raw`` may be a fresh arrival (checked
         here, or by a trusted upstream) or a copy we delivered (its own results reused)."""
         mailbox = mailbox_key(mailbox)
-        base = drop_fields(raw, _drop_forged(self.authserv_id)) if envelope else strip_verdict(raw)
+        base = strip_verdict(raw)
         view = read_message(base)
-        results = self._authenticate(base, view, envelope)
-        canonical = base
-        if envelope is not None or auth.from_upstream(view, frozenset({self.authserv_id})) is None:
+        # A copy we delivered starts with our own results: reuse them. Anything else is
+        # a new arrival, and results claiming our name further down are forged.
+        ours = None if envelope else auth.from_upstream(view, frozenset({self.authserv_id}), first_only=True)
+        if ours is not None:
+            results, canonical = ours, base
+        else:
+            base = drop_fields(base, _drop_forged(self.authserv_id))
+            view = read_message(base)
+            results = auth.from_upstream(view, self.upstream) or auth.check(
+                base, view, envelope or auth.Envelope(), self.resolver)
             added = [("Authentication-Results", results.header(self.authserv_id))]
             if envelope is not None and envelope.client_ip:
                 # RFC 7208 section 9.1; it also records the client for complaint reports
