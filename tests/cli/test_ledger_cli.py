@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from postwarden import settings as settings_mod
+from postwarden.ledger import Ledger
+from postwarden.ledger.messages import SentMessage
+
 POSTWARDEN = str(Path(sys.executable).with_name("postwarden"))
 
 
@@ -125,10 +129,14 @@ def test_tenants_and_keys(db_url: str, engine: Engine, tenant: str) -> None:
     assert pw(db_url, "default", "tenant", "create", name).returncode == 1
 
 
-def test_contact_card(cli) -> None:  # type: ignore[no-untyped-def]
+def test_contact_card(cli, engine: Engine, tenant: str) -> None:  # type: ignore[no-untyped-def]
+    Ledger(engine, tenant, settings_mod.load(env={})).record_messages(
+        [SentMessage("<c1@shop.example>", "card@example.com", "shop@shop.example", "Your receipt")])
     cli("suppress", "card@example.com", "--reason", "hard_bounce", "--note", "bounced")
     card = json.loads(cli("contact", "Card@Example.com", "--json").stdout)
     assert card["status"]["*"]["verdict"] == "suppressed" and card["status"]["*"]["lift"] == "recheck"
     assert [a["action"] for a in card["audit"]] == ["created"]
+    assert [(m["message_id"], m["status"]) for m in card["messages"]] == [("c1@shop.example", "sent")]
     shown = cli("contact", "card@example.com").stdout
     assert "suppressed" in shown and "hard_bounce" in shown and "created" in shown
+    assert "c1@shop.example" in shown and "Your receipt" in shown

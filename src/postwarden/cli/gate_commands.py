@@ -21,7 +21,7 @@ def contact(
     address: str,
     as_json: Annotated[bool, typer.Option("--json", help="The whole card as JSON.")] = False,
 ) -> None:
-    """Everything about one address: may we send, why not, feedback, audit trail."""
+    """Everything about one address: may we send, why not, messages, feedback, audit trail."""
     obj = context(ctx)
     card = contact_card(Ledger(make_engine(obj.settings.database_url), obj.tenant, obj.settings), address)
     if as_json:
@@ -35,6 +35,12 @@ def contact(
         reason = status["reason"] or "no bounce reason"
         stdout.print(f"  scope {scope}: [red]suppressed[/] — {status['reason_class']} ({reason}) since "
                      f"{status['since']}; {status['lift_explanation']}", highlight=False)
+    messages = Table("sent", "message-id", "subject", "stream", "scope", "status", "code", "detail",
+                     title="messages")
+    for m in card["messages"]:
+        messages.add_row(m["sent_at"], m["message_id"], m["subject"][:60], m["stream"], m["scope"],
+                         m["status"], m["status_code"] or "", (m["status_detail"] or "")[:60])
+    stdout.print(messages)
     events = Table("at", "kind", "reason", "effect", "code", "diagnostic", "evidence", title="feedback")
     for e in card["events"]:
         events.add_row(e["at"], e["kind"], e["reason"] or e["feedback_type"] or "", e["effect"],
