@@ -70,6 +70,17 @@ SETTINGS: tuple[Setting, ...] = (
             "has passed, logging each (checks ignore expired ones meanwhile)."),
     Setting("worker_poll_seconds", 0.2, "How often an intake worker looks for new spool entries "
             "written by other processes."),
+    Setting("sns_verify_signatures", True, "Check the signature of every Amazon SNS message "
+            "(SES webhooks) against the certificate at its SigningCertURL; off only where AWS "
+            "cannot be reached (basic auth is then the only check)."),
+    Setting("sns_cert_host_pattern", r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$", "Regular "
+            "expression an SNS SigningCertURL's host must match before the certificate is "
+            "fetched (over https only)."),
+    Setting("sns_cert_ca_file", "", "CA certificates (PEM file) to trust instead of the system's "
+            "when fetching SNS signing certificates, e.g. behind a TLS-inspecting proxy; empty: "
+            "the system's."),
+    Setting("webhook_replay_window_seconds", 300.0, "How far a signed webhook's timestamp may be "
+            "from now (Mailgun), and so how long its one-time token is remembered; 0: no check."),
     Setting("max_page_size", 1000, "Largest page size a client may ask for."),
     Setting("relay_host", "127.0.0.1", "Address `postwarden relay` listens on for submission."),
     Setting("relay_port", 2587, "Port of `postwarden relay`."),

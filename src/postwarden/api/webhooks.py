@@ -7,10 +7,14 @@ the same events finds them applied and changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,6 +32,7 @@ router = APIRouter(tags=["webhooks"])
 
 MAX_BODY = 32 * 1024 * 1024
 SHOWN_SKIPPED = 100
+MAX_NONCE = 200
 # Request headers kept with a rejected payload (never the credentials).
 KEPT_HEADERS = ("content-type", "user-agent", "x-amz-sns-message-type", "x-amz-sns-topic-arn",
                 "x-amz-sns-message-id", "x-twilio-email-event-webhook-timestamp")
@@ -108,7 +113,34 @@ def _authenticated(state: State, spec: WebhookProvider, tenant: str, headers: Ma
         raise Unauthorized(f"no {spec.name} webhook secret is set for tenant {tenant!r}: run "
                            f"`postwarden --tenant {tenant} webhook secret set --provider {spec.name}`")
     spec.authenticate(headers, body, secret)
+    if spec.verify is not None:
+        spec.verify(headers, body, state.settings)
+    if spec.nonce is not None:
+        _fresh(state, spec, ledger, body)
     return ledger
+
+
+def _fresh(state: State, spec: WebhookProvider, ledger: Ledger, body: bytes) -> None:
+    """Refuse a signed request that is too old, or whose one-time token came before
+    with another body (a captured signature reused for other events)."""
+    window = float(state.settings.webhook_replay_window_seconds)
+    nonce = spec.nonce(body) if spec.nonce else None
+    if window <= 0 or nonce is None:
+        return
+    age = time.time() - nonce.signed_at if math.isfinite(nonce.signed_at) else math.inf
+    if abs(age) > window:
+        raise Unauthorized(f"the {spec.name} signature's timestamp is {age:.0f} s old (negative: ahead), "
+                           f"outside the {window:.0f} s replay window (webhook_replay_window_seconds): "
+                           "a replayed request, or a clock that is wrong here or there")
+    if len(nonce.token) > MAX_NONCE:
+        raise Unauthorized(f"the {spec.name} signing token is longer than {MAX_NONCE} characters")
+    # Kept past the last moment the window accepts the signature, clocks skewed either way.
+    now = utcnow()
+    expires = now + timedelta(seconds=2 * window)
+    if not store.first_use(state.engine, ledger.tenant_id, spec.name, nonce.token,
+                           hashlib.sha256(body).hexdigest(), expires, now):
+        raise Unauthorized(f"the {spec.name} signing token was used before with another body: a "
+                           "replayed signature is refused")
 
 
 def _envelope(spec: WebhookProvider, tenant: str, headers: Mapping[str, str]) -> dict[str, Any]:

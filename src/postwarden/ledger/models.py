@@ -413,3 +413,21 @@ REMEDIATION = cast(Table, RemediationStep.__table__)
 REPORT_ALERTS = cast(Table, ReportAlert.__table__)
 DMARC_REPORTS = cast(Table, DmarcReport.__table__)
 DMARC_RECORDS = cast(Table, DmarcRecord.__table__)
+
+
+class WebhookNonce(Base):
+    """A one-time token a provider signed (Mailgun's ``signature.token``), kept for the
+    replay window with a digest of the body it came with: several processes share one
+    database, so they agree on what was seen."""
+
+    __tablename__ = "webhook_nonces"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider", "token"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    provider: Mapped[str] = mapped_column(String(40))
+    token: Mapped[str] = mapped_column(String(200))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+WEBHOOK_NONCES = cast(Table, WebhookNonce.__table__)

@@ -6,8 +6,10 @@ by scanning the package: adding a platform is one module and its fixtures. Two
 providers with one name, or a module that is neither a provider nor listed in
 :data:`NOT_PROVIDERS`, is an error when the registry is first read.
 
-Everything here is pure: the HTTP route (:mod:`postwarden.api.webhooks`) does the I/O,
-and the secrets are stored by :mod:`postwarden.intake.webhooks.store`."""
+Everything here is pure but the fetching of Amazon SNS signing certificates
+(:mod:`~postwarden.intake.webhooks.sns`): the HTTP route (:mod:`postwarden.api.webhooks`)
+does the I/O, and the secrets and seen one-time tokens are stored by
+:mod:`postwarden.intake.webhooks.store`."""
 
 from __future__ import annotations
 
@@ -28,12 +30,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from postwarden.address import normalize
 from postwarden.classify import classify_reply
-from postwarden.errors import InvalidAddress, InvalidInput, NotFound, Unauthorized
+from postwarden.errors import InvalidAddress, InvalidInput, NotFound, PostwardenError, Unauthorized
 from postwarden.ledger.feedback import Feedback
 from postwarden.ledger.policy import SENDER_SIDE_REASONS
+from postwarden.settings import Settings
 
 # Modules of this package that are not providers.
-NOT_PROVIDERS = frozenset({"store"})
+NOT_PROVIDERS = frozenset({"store", "sns"})
 
 # The ledger's column sizes: a longer value is cut (or dropped) here so that one odd
 # event can never fail the whole batch's transaction.
@@ -63,6 +66,14 @@ class MalformedPayload(InvalidInput):
     http_status = 400
 
 
+class SignatureRefused(PostwardenError):
+    """A signature made with the provider's published key is missing or wrong, or
+    the key cannot be had from where the settings allow. The message says which."""
+
+    code = "signature_refused"
+    http_status = 403
+
+
 @dataclass
 class Translation:
     """What a payload said: the feedback it carries, how many events it held, and the
@@ -83,6 +94,14 @@ class Handshake:
     topic: str
     confirm_url: str | None
     message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Nonce:
+    """The one-time token and signing time (Unix seconds) a signed request carries."""
+
+    token: str
+    signed_at: float
 
 
 @dataclass(frozen=True)
@@ -112,6 +131,15 @@ class WebhookProvider:
     ``handshake(headers, body)``, where the provider has one, recognises a control
     message and returns a :class:`Handshake`, or ``None`` for ordinary events.
 
+    ``verify(headers, body, settings)``, where the provider signs with keys it
+    publishes, checks that signature once ``authenticate`` passed, fetching the key
+    as ``settings`` allow, and raises :class:`SignatureRefused` (403) otherwise.
+
+    ``nonce(body)``, where the provider signs a one-time token and a time, returns
+    them as a :class:`Nonce` (``None`` when the body has none; ``authenticate``
+    has refused such a body already). The route refuses a signing time outside
+    ``webhook_replay_window_seconds`` and a token seen before with another body.
+
     ``check_secret(value)`` validates a secret before it is stored and returns the
     form to store, raising :class:`~postwarden.errors.InvalidInput` with what is wrong."""
 
@@ -122,6 +150,8 @@ class WebhookProvider:
     authenticate: Callable[[Mapping[str, str], bytes, str], None]
     translate: Callable[[bytes], Translation]
     handshake: Callable[[Mapping[str, str], bytes], Handshake | None] | None = None
+    verify: Callable[[Mapping[str, str], bytes, Settings], None] | None = None
+    nonce: Callable[[bytes], Nonce | None] | None = None
     check_secret: Callable[[str], str] = non_empty
 
     @property

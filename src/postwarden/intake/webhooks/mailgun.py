@@ -1,6 +1,8 @@
 """Mailgun webhooks (the JSON kind): one event per request, ``{"signature": {...},
 "event-data": {...}}``. The signature is HMAC-SHA256 of ``timestamp`` + ``token``
-under the domain's HTTP webhook signing key, carried in the body itself."""
+under the domain's HTTP webhook signing key, carried in the body itself. It does not
+cover ``event-data``: the route refuses old timestamps and a token that comes back
+with another body (:attr:`~postwarden.intake.webhooks.WebhookProvider.nonce`)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from postwarden.errors import Unauthorized
 from postwarden.intake.webhooks import (
     Fields,
+    Nonce,
     Translation,
     WebhookProvider,
     bounce_fields,
@@ -50,6 +53,15 @@ def authenticate(headers: Mapping[str, str], body: bytes, secret: str) -> None:
     if not _HEX.match(signature) or not hmac.compare_digest(expected, signature.lower()):
         raise Unauthorized("the Mailgun signature does not match: check the HTTP webhook signing key "
                            "set with `postwarden webhook secret set --provider mailgun`")
+
+
+def nonce(body: bytes) -> Nonce | None:
+    try:
+        signed = json.loads(body)["signature"]
+        token, timestamp = str(signed["token"]), float(signed["timestamp"])
+    except (ValueError, KeyError, TypeError, RecursionError, OverflowError):
+        return None
+    return Nonce(token, timestamp)
 
 
 def translate(body: bytes) -> Translation:
@@ -105,4 +117,5 @@ PROVIDER = WebhookProvider(
     secret_help="the HTTP webhook signing key Mailgun shows under Sending → Webhooks (or API Security)",
     authenticate=authenticate,
     translate=translate,
+    nonce=nonce,
 )

@@ -3,13 +3,14 @@ per request, whose ``Message`` is the SES notification (Bounce, Complaint, Deliv
 with event publishing also DeliveryDelay). Raw message delivery (the SES JSON with no
 SNS envelope) is read too.
 
-SNS authenticates with HTTP basic auth given in the subscription's URL, and that is
-what is checked here. SNS also signs each message, but checking that signature needs
-the signing certificate downloaded from AWS, which an offline installation cannot do:
-it is not checked (see docs/webhooks.md)."""
+Two checks, both required: HTTP basic auth given in the subscription's URL (it binds
+the request to the tenant's own subscription), and SNS's message signature (it
+proves SNS sent it; :mod:`~postwarden.intake.webhooks.sns`), unless
+``sns_verify_signatures`` is off for an installation that cannot reach AWS."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -28,8 +29,10 @@ from postwarden.intake.webhooks import (
     each_object,
     evidence,
     load_json,
+    sns,
 )
 from postwarden.ledger.feedback import Feedback
+from postwarden.settings import Settings
 
 NAME = "ses"
 HANDSHAKES = ("SubscriptionConfirmation", "UnsubscribeConfirmation")
@@ -65,6 +68,17 @@ BOUNCE_TYPES: dict[tuple[str, str], Rule] = {
 
 def authenticate(headers: Mapping[str, str], body: bytes, secret: str) -> None:
     basic_auth(headers, secret, "Amazon SNS")
+
+
+def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
+    if settings.sns_verify_signatures:
+        sns.verify(body, certificates(str(settings.sns_cert_host_pattern), str(settings.sns_cert_ca_file)))
+
+
+@functools.cache
+def certificates(host_pattern: str, ca_file: str) -> sns.SigningCertificates:
+    """One certificate cache per process for each pair of settings."""
+    return sns.SigningCertificates(host_pattern, ca_file)
 
 
 def handshake(headers: Mapping[str, str], body: bytes) -> Handshake | None:
@@ -215,12 +229,14 @@ _BUILDERS = {"Bounce": _bounce, "Complaint": _complaint, "Delivery": _delivery, 
 
 PROVIDER = WebhookProvider(
     name=NAME,
-    description="Amazon SES notifications through an Amazon SNS HTTPS subscription (HTTP basic auth)",
+    description="Amazon SES notifications through an Amazon SNS HTTPS subscription (HTTP basic auth "
+                "and the SNS message signature)",
     secret_kind="basic",
     secret_help="credentials you choose as user:password (leave --value out to have one made); subscribe "
                 "the SNS topic to the URL from `postwarden webhook url --provider ses`, which carries them",
     authenticate=authenticate,
     translate=translate,
     handshake=handshake,
+    verify=verify,
     check_secret=basic_secret,
 )

@@ -1,14 +1,20 @@
-"""Where each tenant's webhook secrets live: one row per (tenant, provider)."""
+"""Where each tenant's webhook secrets live (one row per tenant and provider), and
+the one-time tokens seen within the replay window."""
 
 from __future__ import annotations
 
+import hmac
 import secrets
+import threading
+import time
+from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from postwarden.errors import InvalidInput
 from postwarden.intake.webhooks import get
-from postwarden.ledger.models import WEBHOOK_SECRETS
+from postwarden.ledger.models import WEBHOOK_NONCES, WEBHOOK_SECRETS
 from postwarden.ledger.service import utcnow
 
 
@@ -37,3 +43,39 @@ def secret_for(engine: Engine, tenant_id: int, provider: str) -> str | None:
         value = conn.execute(select(WEBHOOK_SECRETS.c.value).where(
             WEBHOOK_SECRETS.c.tenant_id == tenant_id, WEBHOOK_SECRETS.c.provider == provider)).scalar()
     return None if value is None else str(value)
+
+
+# Expired tokens are deleted now and then, not on every request.
+PURGE_SECONDS = 60.0
+_purged = {"at": 0.0}
+_purge_lock = threading.Lock()
+
+
+def first_use(engine: Engine, tenant_id: int, provider: str, token: str, body_sha256: str,
+              expires_at: datetime, now: datetime) -> bool:
+    """Remember ``token`` until ``expires_at`` (past the last moment its signature is
+    accepted); False when it was seen before with another body. The same token with
+    the same body (the provider sending the same request again, say after our answer
+    was lost) passes: applying it again changes nothing."""
+    with _purge_lock:
+        due = time.monotonic() - _purged["at"] >= PURGE_SECONDS
+        if due:
+            _purged["at"] = time.monotonic()
+    if due:
+        with engine.begin() as conn:
+            conn.execute(delete(WEBHOOK_NONCES).where(WEBHOOK_NONCES.c.expires_at < now))
+    try:
+        with engine.begin() as conn:
+            conn.execute(WEBHOOK_NONCES.insert().values(
+                tenant_id=tenant_id, provider=provider, token=token, body_sha256=body_sha256,
+                expires_at=expires_at))
+        return True
+    except IntegrityError:
+        pass
+    with engine.connect() as conn:
+        seen = conn.execute(select(WEBHOOK_NONCES.c.body_sha256).where(
+            WEBHOOK_NONCES.c.tenant_id == tenant_id, WEBHOOK_NONCES.c.provider == provider,
+            WEBHOOK_NONCES.c.token == token)).scalar()
+    # Rows outlive the window their signatures are accepted in, so a token found
+    # here is one still in use; one purged in between was out of its window anyway.
+    return seen is None or hmac.compare_digest(str(seen), body_sha256)
