@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring as _string
 
 from postwarden.ledger.models import GENESIS_HASH
 
@@ -36,17 +37,27 @@ def entry_hash(fields: EntryFields) -> str:
 
 def hash_values(tenant_id: int, seq: int, at: datetime, actor: str, action: str, address: str,
                 scope: str, reason_class: str | None, note: str, evidence: str, prev_hash: str) -> str:
-    """The hash of one entry, over its fields in :class:`EntryFields` order."""
-    canonical = json.dumps(
-        [tenant_id, seq, at.isoformat(timespec="microseconds"), actor, action, address, scope,
-         reason_class, note, evidence, prev_hash],
-        ensure_ascii=False, separators=(",", ":"),
-    )
+    """The hash of one entry, over its fields in :class:`EntryFields` order: SHA-256 of
+    ``json.dumps([...], ensure_ascii=False, separators=(",", ":"))``. The same text is
+    written out here string by string, because every import writes one entry per row
+    and ``verify`` recomputes every entry, and json.dumps' set-up per call costs more
+    than the hash."""
+    cls = "null" if reason_class is None else _string(reason_class)
+    canonical = (f"[{tenant_id:d},{seq:d},{_string(at.isoformat(timespec='microseconds'))},"
+                 f"{_string(actor)},{_string(action)},{_string(address)},{_string(scope)},{cls},"
+                 f"{_string(note)},{_string(evidence)},{_string(prev_hash)}]")
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def canonical_evidence(evidence: dict[str, object] | None) -> str:
     return json.dumps(evidence or {}, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def import_evidence(source: str, line: int, reason: str | None) -> str:
+    """``canonical_evidence({"source": source, "line": line, "reason": reason})``, written
+    out directly: an import computes it for every row."""
+    shown = "null" if reason is None else _string(reason)
+    return f'{{"line": {line:d}, "reason": {shown}, "source": {_string(source)}}}'
 
 
 @dataclass(frozen=True)

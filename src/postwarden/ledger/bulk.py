@@ -6,7 +6,7 @@ compilation dominates at these sizes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,40 +14,72 @@ from sqlalchemy import Connection, Table
 
 SQLITE_BATCH = 900  # under SQLite's bound-parameter limit, with room for the rest
 POSTGRES_BATCH = 20000
+# From this many addresses, PostgreSQL gets them by COPY into a temporary table and
+# joins, rather than probing the index once per array element: the planner can then
+# pick a hash join, and one COPY costs less than binding arrays of strings.
+POSTGRES_JOIN_FROM = 50000
 LOOKUP_COLUMNS = ("address", "scope", "reason_class", "reason", "created_at", "expires_at", "state")
+TIME_COLUMNS = frozenset({"created_at", "updated_at", "expires_at", "lifted_at"})
 
 
 def lookup(conn: Connection, tenant_id: int, addresses: Sequence[str],
-           scopes: Sequence[str] | None, active_only: bool = True) -> Iterator[tuple[Any, ...]]:
-    """Suppression rows (``LOOKUP_COLUMNS``) of ``addresses``, on ``scopes`` if given."""
-    columns = ", ".join(LOOKUP_COLUMNS)
+           scopes: Sequence[str] | None, active_only: bool = True,
+           columns: Sequence[str] = LOOKUP_COLUMNS) -> Iterator[tuple[Any, ...]]:
+    """Suppression rows (``columns``) of ``addresses``, on ``scopes`` if given."""
+    selected = ", ".join(columns)
     state = " AND state = 'active'" if active_only else ""
     driver = conn.connection.driver_connection
     assert driver is not None
     if conn.dialect.name == "postgresql":
         scope_sql = " AND scope = ANY(%s)" if scopes is not None else ""
-        sql = (f"SELECT {columns} FROM suppressions WHERE tenant_id = %s AND address = ANY(%s)"
-               f"{state}{scope_sql}")
+        scope_params: list[Any] = [list(scopes)] if scopes is not None else []
         with driver.cursor() as cursor:
+            if len(addresses) >= POSTGRES_JOIN_FROM:
+                _copy_wanted(cursor, addresses)
+                cursor.execute(f"SELECT {selected} FROM suppressions WHERE tenant_id = %s AND address IN "
+                               f"(SELECT address FROM wanted_addresses){state}{scope_sql}",
+                               [tenant_id, *scope_params], prepare=False)
+                yield from cursor.fetchall()
+                cursor.execute("DROP TABLE wanted_addresses")
+                return
+            sql = (f"SELECT {selected} FROM suppressions WHERE tenant_id = %s AND address = ANY(%s)"
+                   f"{state}{scope_sql}")
             for start in range(0, len(addresses), POSTGRES_BATCH):
-                params: list[Any] = [tenant_id, list(addresses[start:start + POSTGRES_BATCH])]
-                if scopes is not None:
-                    params.append(list(scopes))
-                cursor.execute(sql, params, prepare=False)
+                cursor.execute(sql, [tenant_id, list(addresses[start:start + POSTGRES_BATCH]), *scope_params],
+                               prepare=False)
                 yield from cursor.fetchall()
         return
+    times = [n for n, c in enumerate(columns) if c in TIME_COLUMNS]
     cursor = driver.cursor()
     try:
         for start in range(0, len(addresses), SQLITE_BATCH):
             batch = list(addresses[start:start + SQLITE_BATCH])
             scope_sql = f" AND scope IN ({','.join('?' * len(scopes))})" if scopes is not None else ""
-            sql = (f"SELECT {columns} FROM suppressions WHERE tenant_id = ? AND address IN "
+            sql = (f"SELECT {selected} FROM suppressions WHERE tenant_id = ? AND address IN "
                    f"({','.join('?' * len(batch))}){state}{scope_sql}")
             cursor.execute(sql, [tenant_id, *batch, *(scopes or ())])
             for row in cursor.fetchall():
-                yield (*row[:4], _sqlite_time(row[4]), _sqlite_time(row[5]), row[6])
+                if times:
+                    row = list(row)
+                    for n in times:
+                        row[n] = _sqlite_time(row[n])
+                yield tuple(row)
     finally:
         cursor.close()
+
+
+def _copy_wanted(cursor: Any, addresses: Sequence[str]) -> None:
+    """``addresses`` into the transaction's temporary table ``wanted_addresses``."""
+    cursor.execute("CREATE TEMP TABLE wanted_addresses (address text NOT NULL) ON COMMIT DROP")
+    with cursor.copy("COPY wanted_addresses (address) FROM STDIN") as copy:
+        text = "\n".join(addresses)
+        if any(c in text for c in "\\\t\r"):
+            for address in addresses:  # quoted local parts may hold what COPY's text form escapes
+                copy.write_row((address,))
+        else:
+            copy.write(text + "\n")
+    # Without statistics the planner guesses the table's size from its pages.
+    cursor.execute("ANALYZE wanted_addresses")
 
 
 def _sqlite_time(value: Any) -> datetime | None:
@@ -72,6 +104,27 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])
+
+
+def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
+                  rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows given as tuples in ``columns`` order, streamed from an iterable:
+    PostgreSQL reads them by COPY while the iterable produces the next, SQLite by
+    executemany straight on the driver."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                           ([_sqlite_value(v) for v in row] for row in rows))
+    finally:
+        cursor.close()
 
 
 def analyze(conn: Connection, table: Table) -> None:

@@ -34,6 +34,7 @@ from postwarden.ledger.audit import (
     StoredEntry,
     canonical_evidence,
     hash_values,
+    import_evidence,
     verify_chain,
 )
 from postwarden.ledger.db import require_schema, unavailable
@@ -41,6 +42,10 @@ from postwarden.ledger.feedback import KINDS, Feedback
 from postwarden.ledger.models import AUDIT, EVENTS, EVIDENCE, MESSAGES, SUPPRESSIONS, TENANTS
 
 DIAGNOSTIC_IN_AUDIT = 500
+STORED_COLUMNS = ("id", "address", "scope", "reason_class", "state", "expires_at", "lifted_at",
+                  "times_suppressed")
+# One validated import row: line, address, scope, class, reason, created_at, note.
+_ImportKey = tuple[int, str, str, str, str | None, datetime | None, str]
 
 
 def utcnow() -> datetime:
@@ -133,6 +138,13 @@ class ImportSummary:
     by_class: dict[str, int] = field(default_factory=dict)
 
 
+AUDIT_COLUMNS = ("tenant_id", "seq", "at", "actor", "action", "address", "scope", "reason_class", "note",
+                 "evidence", "prev_hash", "entry_hash")
+# What an import writes of a new suppression; the other columns stay NULL.
+IMPORT_COLUMNS = ("tenant_id", "address", "scope", "reason_class", "reason", "source", "state", "created_at",
+                  "updated_at", "times_suppressed")
+
+
 @dataclass
 class _Chain:
     """The tenant's audit head while a transaction holds the tenant lock."""
@@ -141,19 +153,28 @@ class _Chain:
     seq: int
     head: str
     pending: list[dict[str, Any]] = field(default_factory=list)
+    stored_seq: int = -1  # the sequence number the tenant row holds
+
+    def __post_init__(self) -> None:
+        if self.stored_seq < 0:
+            self.stored_seq = self.seq
 
     def append(self, at: datetime, actor: str, action: str, address: str, scope: str,
                reason_class: str | None, note: str, evidence: dict[str, Any] | None) -> None:
+        entry = self.entry(at, actor, action, address, scope, reason_class, note,
+                           canonical_evidence(evidence))
+        self.pending.append(dict(zip(AUDIT_COLUMNS, entry, strict=True)))
+
+    def entry(self, at: datetime, actor: str, action: str, address: str, scope: str,
+              reason_class: str | None, note: str, evidence_text: str) -> tuple[Any, ...]:
+        """The next entry, in ``AUDIT_COLUMNS`` order; the caller writes it."""
         seq = self.seq + 1
-        evidence_text = canonical_evidence(evidence)
         digest = hash_values(self.tenant_id, seq, at, actor, action, address, scope, reason_class,
                              note, evidence_text, self.head)
-        self.pending.append({
-            "tenant_id": self.tenant_id, "seq": seq, "at": at, "actor": actor, "action": action,
-            "address": address, "scope": scope, "reason_class": reason_class, "note": note,
-            "evidence": evidence_text, "prev_hash": self.head, "entry_hash": digest,
-        })
+        row = (self.tenant_id, seq, at, actor, action, address, scope, reason_class, note, evidence_text,
+               self.head, digest)
         self.seq, self.head = seq, digest
+        return row
 
 
 def _glob_to_like(pattern: str) -> str:
@@ -220,12 +241,13 @@ class Ledger:
         return _Chain(self.tenant_id, int(row.audit_seq), str(row.audit_head))
 
     def _flush_chain(self, conn: Connection, chain: _Chain) -> None:
-        if not chain.pending:
-            return
-        bulk.insert_many(conn, AUDIT, chain.pending)
-        conn.execute(update(TENANTS).where(TENANTS.c.id == self.tenant_id)
-                     .values(audit_seq=chain.seq, audit_head=chain.head))
-        chain.pending.clear()
+        if chain.pending:
+            bulk.insert_many(conn, AUDIT, chain.pending)
+            chain.pending.clear()
+        if chain.seq != chain.stored_seq:
+            conn.execute(update(TENANTS).where(TENANTS.c.id == self.tenant_id)
+                         .values(audit_seq=chain.seq, audit_head=chain.head))
+            chain.stored_seq = chain.seq
 
     # ---- feedback -------------------------------------------------------------------
 
@@ -649,81 +671,118 @@ class Ledger:
 
     def import_rows(self, rows: Iterable[ImportRow], *, source: str, actor: str,
                     progress: Callable[[int], None] | None = None) -> ImportSummary:
-        """Apply a whole file or nothing: every row is validated before anything is written."""
-        prepared, problems = self._prepare_import(rows)
+        """Apply a whole file or nothing: every row is validated before anything is
+        written, and everything is written in one transaction. New suppressions and
+        their audit entries are streamed to the database (COPY on PostgreSQL), one
+        statement each; the rows already held are read in one go."""
+        summary = ImportSummary()
+        kept, problems = self._prepare_import(rows, summary)
         if problems:
             shown = "; ".join(f"line {n}: {p}" for n, p in problems[:10])
             more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
             raise ImportFileInvalid(
                 f"{len(problems)} bad line(s), nothing imported: {shown}{more}. "
                 "Fix these lines and import the file again.", problems)
-        summary = ImportSummary(rows=len(prepared))
         now = self.clock()
         with self._begin() as conn:
             chain = self._lock(conn)
-            existing = self._existing_keys(conn, {r.address for r in prepared})
-            fresh: list[dict[str, Any]] = []
-            seen: set[tuple[str, str, str]] = set()
-            for row in prepared:
-                key = (row.address, row.scope, row.reason_class)
-                state = existing.get(key)
-                if key in seen or state == "active":
-                    summary.unchanged += 1
-                    continue
-                seen.add(key)
-                summary.by_class[row.reason_class] = summary.by_class.get(row.reason_class, 0) + 1
-                note = row.note or f"imported from {source}"
-                evidence = {"source": source, "line": row.line, "reason": row.reason}
-                if state == "lifted":
-                    self._suppress_row(conn, chain, now, row.address, row.scope, row.reason_class,
-                                       reason=row.reason, status=None, reply_code=None,
-                                       diagnostic=None, source=source, event_id=None,
-                                       expires_at=None, actor=actor, note=note, evidence=evidence)
-                    summary.reactivated += 1
-                    continue
-                fresh.append({
-                    "tenant_id": self.tenant_id, "address": row.address, "scope": row.scope,
-                    "reason_class": row.reason_class, "reason": row.reason, "status": None,
-                    "reply_code": None, "diagnostic": None, "source": source[:200], "event_id": None,
-                    "state": "active", "created_at": row.created_at or now, "updated_at": now,
-                    "expires_at": None, "lifted_at": None, "times_suppressed": 1,
-                })
-                chain.append(now, actor, "created", row.address, row.scope, row.reason_class,
-                             note, evidence)
-                summary.created += 1
-                if len(fresh) >= 10000:
-                    bulk.insert_many(conn, SUPPRESSIONS, fresh)
-                    self._flush_chain(conn, chain)
-                    if progress:
-                        progress(len(fresh))
-                    fresh.clear()
-            bulk.insert_many(conn, SUPPRESSIONS, fresh)
+            stored = self._stored_for_import(conn, kept)
+            again = self._reactivate(conn, kept, stored, now, source)
+            fresh = [n for n, row in enumerate(kept) if (row[1], row[2], row[3]) not in stored]
+            tenant_id, source_text = self.tenant_id, source[:200]
+            bulk.insert_tuples(conn, SUPPRESSIONS, IMPORT_COLUMNS, (
+                (tenant_id, address, scope, cls, reason, source_text, "active", created_at or now, now, 1)
+                for _, address, scope, cls, reason, created_at, _ in map(kept.__getitem__, fresh)))
+            bulk.insert_tuples(conn, AUDIT, AUDIT_COLUMNS,
+                               self._import_entries(chain, kept, stored, again, now, source, actor,
+                                                    summary, progress))
             self._flush_chain(conn, chain)
-            if progress:
-                progress(len(fresh))
-            if summary.created > 10000:
+            if len(fresh) > 10000:
                 bulk.analyze(conn, SUPPRESSIONS)
         return summary
 
-    def _prepare_import(self, rows: Iterable[ImportRow]) -> tuple[list[ImportRow], list[tuple[int, str]]]:
-        prepared: list[ImportRow] = []
+    def _prepare_import(self, rows: Iterable[ImportRow], summary: ImportSummary
+                        ) -> tuple[list[_ImportKey], list[tuple[int, str]]]:
+        """The rows to apply, validated and in canonical form, each (address, scope,
+        class) once: later repeats count as unchanged."""
+        kept: list[_ImportKey] = []
         problems: list[tuple[int, str]] = []
+        seen: set[tuple[str, str, str]] = set()
+        scopes: dict[str, str] = {}
         for row in rows:
+            summary.rows += 1
             try:
-                if row.reason_class not in policy.REASON_CLASSES:
-                    raise InvalidInput(f"unknown reason {row.reason_class!r}: one of "
-                                       f"{', '.join(policy.REASON_CLASSES)}")
-                prepared.append(ImportRow(row.line, normalize(row.address), row.reason_class,
-                                          self.valid_scope(row.scope), row.created_at, row.reason,
-                                          row.note))
+                cls = row.reason_class
+                if cls not in policy.REASON_CLASSES:
+                    raise InvalidInput(f"unknown reason {cls!r}: one of {', '.join(policy.REASON_CLASSES)}")
+                address = normalize(row.address)
+                scope = scopes.get(row.scope) or scopes.setdefault(row.scope, self.valid_scope(row.scope))
             except InvalidInput as exc:
                 problems.append((row.line, exc.message))
-        return prepared, problems
+                continue
+            key = (address, scope, cls)
+            if key in seen:
+                summary.unchanged += 1
+                continue
+            seen.add(key)
+            kept.append((row.line, address, scope, cls, row.reason, row.created_at, row.note))
+        return kept, problems
 
-    def _existing_keys(self, conn: Connection, addresses: set[str]) -> dict[tuple[str, str, str], str]:
-        rows = bulk.lookup(conn, self.tenant_id, sorted(addresses), None, active_only=False)
-        return {(r[0], r[1], r[2]): r[6] for r in rows}
+    def _stored_for_import(self, conn: Connection, kept: list[_ImportKey]
+                           ) -> dict[tuple[str, str, str], suppression.Stored]:
+        """The suppressions already held for the addresses of ``kept``, by key."""
+        addresses = list(dict.fromkeys(row[1] for row in kept))
+        return {(address, scope, cls): suppression.Stored(row_id, state, expires_at, lifted_at, times)
+                for row_id, address, scope, cls, state, expires_at, lifted_at, times in bulk.lookup(
+                    conn, self.tenant_id, addresses, None, active_only=False, columns=STORED_COLUMNS)}
 
+    def _reactivate(self, conn: Connection, kept: list[_ImportKey],
+                    stored: dict[tuple[str, str, str], suppression.Stored], now: datetime,
+                    source: str) -> dict[int, suppression.Change]:
+        """Suppress again what the file names and was lifted; the changes by row."""
+        changes = {}
+        for n, (line, address, scope, cls, reason, _, note) in enumerate(kept):
+            held = stored.get((address, scope, cls))
+            if held is None or held.state != "lifted":
+                continue
+            changes[n] = suppression.plan(
+                held, now=now, expires_at=None, note=note or f"imported from {source}",
+                evidence={"source": source, "line": line, "reason": reason}, details={
+                    "reason": reason, "status": None, "reply_code": None, "diagnostic": None,
+                    "source": source[:200], "event_id": None})
+        by_id = [{"row_id": stored[kept[n][1:4]].id, **change.values} for n, change in changes.items()]
+        if by_id:
+            conn.execute(update(SUPPRESSIONS).where(SUPPRESSIONS.c.id == bindparam("row_id"))
+                         .values({c: bindparam(c) for c in by_id[0] if c != "row_id"}), by_id)
+        return changes
+
+    def _import_entries(self, chain: _Chain, kept: list[_ImportKey],
+                        stored: dict[tuple[str, str, str], suppression.Stored],
+                        again: dict[int, suppression.Change], now: datetime, source: str, actor: str,
+                        summary: ImportSummary, progress: Callable[[int], None] | None
+                        ) -> Iterator[tuple[Any, ...]]:
+        """The audit entries of an import in file order, counted into ``summary``."""
+        imported = f"imported from {source}"
+        by_class = summary.by_class
+        for n, (line, address, scope, cls, reason, _, note) in enumerate(kept):
+            change = again.get(n)
+            if change is not None:
+                summary.reactivated += 1
+                entry = chain.entry(now, actor, change.action, address, scope, cls, change.note,
+                                    canonical_evidence(change.evidence))
+            elif (address, scope, cls) in stored:
+                summary.unchanged += 1
+                continue
+            else:
+                summary.created += 1
+                entry = chain.entry(now, actor, "created", address, scope, cls, note or imported,
+                                    import_evidence(source, line, reason))
+            by_class[cls] = by_class.get(cls, 0) + 1
+            if progress and n % 10000 == 9999:
+                progress(10000)
+            yield entry
+        if progress:  # the rest, and the repeats the file held
+            progress(summary.rows - len(kept) // 10000 * 10000)
 
 
 class FeedbackBatch:
