@@ -27,9 +27,9 @@ from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from postwarden.ledger.export import iso
-from postwarden.ledger.models import DAILY_STATS, EVENTS, REPORT_ALERTS, REPORT_DOMAINS, TENANTS
+from postwarden.ledger.models import DAILY_STATS, EVENTS, REPORT_ALERTS, TENANTS
 from postwarden.reports.providers import OTHER, provider_for_domain, provider_label
-from postwarden.reports.rollup import COUNTERS
+from postwarden.reports.rollup import COUNTERS, recorded_providers
 from postwarden.reports.stats import Counts, Lines
 from postwarden.settings import Settings
 
@@ -108,10 +108,6 @@ def raise_alerts(conn: Connection, tenant_id: int, alerts: Iterable[Alert], now:
     return new
 
 
-def _domain_providers(conn: Connection) -> dict[str, str]:
-    return dict(conn.execute(select(REPORT_DOMAINS.c.domain, REPORT_DOMAINS.c.provider)).tuples().all())
-
-
 def evaluate(engine: Engine, settings: Settings, days: Iterable[tuple[int, date]], now: datetime) -> int:
     """Look for alert conditions on the given (tenant, day)s and in the last burst
     window; how many new alerts were raised."""
@@ -132,14 +128,15 @@ def evaluate(engine: Engine, settings: Settings, days: Iterable[tuple[int, date]
             for day, provider, *values in rows:
                 found += rate_alerts(day, provider, Counts(*values), lines, min_sent)
             raised += raise_alerts(conn, tenant_id, found, now, settings)
-        known = _domain_providers(conn)
         bursts: defaultdict[tuple[int, str], int] = defaultdict(int)
         # Per tenant, so that the (tenant, disposition, occurred_at) index finds the rows.
-        for tenant_id, address, n in conn.execute(
-                select(EVENTS.c.tenant_id, EVENTS.c.address, func.count()).where(
-                    EVENTS.c.tenant_id.in_(sorted(by_tenant)), EVENTS.c.disposition == "alert",
-                    EVENTS.c.kind == "bounce", EVENTS.c.occurred_at >= since)
-                .group_by(EVENTS.c.tenant_id, EVENTS.c.address)):
+        failures = conn.execute(
+            select(EVENTS.c.tenant_id, EVENTS.c.address, func.count()).where(
+                EVENTS.c.tenant_id.in_(sorted(by_tenant)), EVENTS.c.disposition == "alert",
+                EVENTS.c.kind == "bounce", EVENTS.c.occurred_at >= since)
+            .group_by(EVENTS.c.tenant_id, EVENTS.c.address)).all()
+        known = recorded_providers(conn, (address.rpartition("@")[2] for _, address, _ in failures))
+        for tenant_id, address, n in failures:
             domain = address.rpartition("@")[2]
             bursts[(tenant_id, known.get(domain) or provider_for_domain(domain) or OTHER)] += n
         for (tenant_id, provider), n in bursts.items():

@@ -23,12 +23,12 @@ from matplotlib.figure import Figure
 from sqlalchemy import func, select
 
 from postwarden import __version__
-from postwarden.ledger.models import EVENTS, MESSAGES, REPORT_DOMAINS
+from postwarden.ledger.models import EVENTS, MESSAGES
 from postwarden.reports import charts
 from postwarden.reports.dmarc import SourceSummary
 from postwarden.reports.health import DomainHealth, Listing, check_domain, dkim_status
 from postwarden.reports.providers import OTHER, provider_for_domain, provider_for_mx, provider_label
-from postwarden.reports.rollup import domain_of
+from postwarden.reports.rollup import domain_of, recorded_providers
 from postwarden.reports.service import Reports, look_up_blocklists
 from postwarden.reports.stats import Counts, Lines, ProviderSeries, combined, days_between
 from postwarden.resolver import make_resolver
@@ -102,7 +102,6 @@ class Dossier:
 def _codes(reports: Reports, provider: str, since: datetime) -> list[CodeRow]:
     engine = reports.engine
     with engine.connect() as conn:
-        known = dict(conn.execute(select(REPORT_DOMAINS.c.domain, REPORT_DOMAINS.c.provider)).tuples().all())
         domain = domain_of(conn, EVENTS.c.address)
         columns = (domain, EVENTS.c.remote_mta, EVENTS.c.reply_code, EVENTS.c.status, EVENTS.c.reason,
                    EVENTS.c.diagnostic)
@@ -110,6 +109,7 @@ def _codes(reports: Reports, provider: str, since: datetime) -> list[CodeRow]:
                                    func.max(EVENTS.c.occurred_at)).where(
             EVENTS.c.tenant_id == reports.tenant_id, EVENTS.c.occurred_at >= since,
             EVENTS.c.kind.in_(("bounce", "delay"))).group_by(*columns)).all()
+        known = recorded_providers(conn, (row[0] for row in rows))
     found: dict[tuple[str, str, str], CodeRow] = {}
     for dom, mta, code, status, reason, diagnostic, n, first, last in rows:
         owner = known.get(dom) or provider_for_domain(dom) or provider_for_mx([mta] if mta else []) or OTHER

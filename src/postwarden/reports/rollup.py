@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ COUNTERS = ("sent", "delivered", "deferred", "hard_bounces", "soft_bounces", "se
 # round trips, small enough that one transaction's counts stay modest.
 CHUNK = 1_000_000
 MAX_GAPS = 10_000
+_DOMAIN_BATCH = 500  # under SQLite's bound-parameter limit
 # Arbitrary, fixed: the advisory lock key of the rollup on PostgreSQL.
 _LOCK_KEY = 0x706F7374_7270  # "postrp"
 
@@ -139,14 +141,30 @@ def _plan(conn: Connection, table: Any, mark: _Mark, now: datetime, patience: ti
     return _Mark(max(hi, mark.last_id), gaps, mark.version), filled, hi
 
 
+def recorded_providers(conn: Connection, domains: Iterable[str]) -> dict[str, str]:
+    """The provider the relay recorded for each of these recipient domains that it
+    knows. Asked for by name: the table grows with every company domain ever mailed."""
+    wanted = sorted(set(domains))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _DOMAIN_BATCH):
+        found.update(conn.execute(select(REPORT_DOMAINS.c.domain, REPORT_DOMAINS.c.provider).where(
+            REPORT_DOMAINS.c.domain.in_(wanted[start:start + _DOMAIN_BATCH]))).tuples().all())
+    return found
+
+
 class _Counts:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.domains: dict[str, str] = dict(conn.execute(
-            select(REPORT_DOMAINS.c.domain, REPORT_DOMAINS.c.provider)).tuples().all())
+        self.domains: dict[str, str] = {}
+        self.asked: set[str] = set()
         self.learned: dict[str, str] = {}
         self.rows: defaultdict[tuple[int, date, str], dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(COUNTERS, 0))
+
+    def know(self, domains: Iterable[str]) -> None:
+        wanted = set(domains) - self.asked
+        self.asked.update(wanted)
+        self.domains.update(recorded_providers(self.conn, wanted))
 
     def provider(self, domain: str, recorded: str | None = None) -> str:
         if recorded:
@@ -186,7 +204,8 @@ def _count_messages(counts: _Counts, where: ColumnElement[bool]) -> int:
     conn = counts.conn
     day, domain = _day(conn, MESSAGES.c.sent_at), domain_of(conn, MESSAGES.c.recipient)
     rows = conn.execute(select(MESSAGES.c.tenant_id, day, MESSAGES.c.provider, domain, func.count())
-                        .where(where).group_by(MESSAGES.c.tenant_id, day, MESSAGES.c.provider, domain))
+                        .where(where).group_by(MESSAGES.c.tenant_id, day, MESSAGES.c.provider, domain)).all()
+    counts.know(row[3] for row in rows)
     total = 0
     for tenant_id, d, provider, dom, n in rows:
         counts.add(tenant_id, d, counts.provider(dom, provider), "sent", n)
@@ -209,7 +228,8 @@ def _count_events(counts: _Counts, where: ColumnElement[bool]) -> int:
     day, domain = _day(conn, EVENTS.c.occurred_at), domain_of(conn, EVENTS.c.address)
     columns = (EVENTS.c.tenant_id, day, domain, EVENTS.c.kind, EVENTS.c.hard_bounce, EVENTS.c.disposition)
     rows = conn.execute(select(*columns, func.count()).where(where, EVENTS.c.kind != "autoreply")
-                        .group_by(*columns))
+                        .group_by(*columns)).all()
+    counts.know(row[2] for row in rows)
     total = 0
     for tenant_id, d, dom, kind, is_hard, disposition, n in rows:
         counter = _counter_of(kind, bool(is_hard), disposition)
