@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as ProcessEvent
 
 import uvicorn
@@ -24,9 +25,11 @@ from postwarden.ledger.db import make_engine, require_schema
 log = logging.getLogger("postwarden")
 
 
-def _worker_process(settings: settings_mod.Settings, parent: int, wake: ProcessEvent) -> None:
+def _worker_process(settings: settings_mod.Settings, parent: int, wake: ProcessEvent,
+                    ready: ProcessEvent) -> None:
     """One intake worker; it stops when the server that started it is gone. Spool
-    entries left by a crash are taken first thing: the worker starts with a pass."""
+    entries left by a crash are taken first thing: the worker starts with a pass.
+    ``ready`` is set once it is warmed up and could take a message at once."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
 
@@ -34,8 +37,34 @@ def _worker_process(settings: settings_mod.Settings, parent: int, wake: ProcessE
         if os.getppid() != parent:
             stop.set()
 
-    IntakeWorker(make_engine(settings.database_url), settings).run_forever(stop, on_idle=parent_gone,
-                                                                           wake=wake)
+    worker = IntakeWorker(make_engine(settings.database_url), settings)
+    worker.warm_up()
+    ready.set()
+    worker.run_forever(stop, on_idle=parent_gone, wake=wake)
+
+
+def _await_workers(workers: list[BaseProcess], ready: list[ProcessEvent]) -> None:
+    """Return once every worker is ready; raise if one died before it was."""
+    while True:
+        for process, event in zip(workers, ready, strict=True):
+            if not event.is_set() and not process.is_alive():
+                raise RuntimeError(f"{process.name} exited (code {process.exitcode}) before it was "
+                                   "ready: see its log above")
+        if all(event.wait(0.05) for event in ready):
+            return
+
+
+async def _open_intake(writer: spool.SpoolWriter, settings: settings_mod.Settings,
+                       workers: list[BaseProcess], ready: list[ProcessEvent],
+                       wake: ProcessEvent) -> asyncio.AbstractServer:
+    """The SMTP intake, opened only once the workers are warm: a worker process takes
+    seconds to start, and mail acknowledged before then would wait that long to be
+    applied (the first second of the intake benchmark was all warm-up)."""
+    await asyncio.to_thread(_await_workers, workers, ready)
+    smtp = await start_server(writer, settings, on_stored=wake.set)
+    log.info("SMTP feedback intake on %s:%s for @%s", settings.smtp_host, settings.smtp_port,
+             settings.intake_domain)
+    return smtp
 
 
 async def serve(settings: settings_mod.Settings) -> None:
@@ -43,28 +72,47 @@ async def serve(settings: settings_mod.Settings) -> None:
     require_schema(engine)
     spawn = multiprocessing.get_context("spawn")
     wake = spawn.Event()
-    workers = [spawn.Process(target=_worker_process, args=(settings, os.getpid(), wake), daemon=True,
-                             name=f"intake-worker-{n}") for n in range(max(1, int(settings.intake_workers)))]
+    count = max(1, int(settings.intake_workers))
+    ready = [spawn.Event() for _ in range(count)]
+    workers: list[BaseProcess] = [
+        spawn.Process(target=_worker_process, args=(settings, os.getpid(), wake, ready[n]), daemon=True,
+                      name=f"intake-worker-{n}") for n in range(count)]
     for process in workers:
         process.start()
     writer = spool.SpoolWriter(engine)
-    smtp = None
-    if int(settings.smtp_port):
-        smtp = await start_server(writer, settings, on_stored=wake.set)
-        log.info("SMTP feedback intake on %s:%s for @%s", settings.smtp_host, settings.smtp_port,
-                 settings.intake_domain)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host=str(settings.http_host),
                                            port=int(settings.http_port), log_level="info"))
+    # The HTTP API (webhooks, checks) needs no worker and answers meanwhile.
+    intake = (asyncio.create_task(_open_intake(writer, settings, workers, ready, wake))
+              if int(settings.smtp_port) else None)
+    if intake is not None:
+        intake.add_done_callback(lambda task: _stop_if_failed(task, server))
     try:
         await server.serve()
     finally:
-        if smtp is not None:
-            smtp.close()
-            await smtp.wait_closed()
-        writer.close()
-        for process in workers:
-            process.terminate()
-            process.join(timeout=5)
+        try:
+            if intake is not None:
+                await _close(intake)  # raises what kept the intake from opening
+        finally:
+            writer.close()
+            for process in workers:
+                process.terminate()
+                process.join(timeout=5)
+
+
+async def _close(intake: asyncio.Task[asyncio.AbstractServer]) -> None:
+    intake.cancel()
+    try:
+        smtp = await intake
+    except asyncio.CancelledError:
+        return
+    smtp.close()
+    await smtp.wait_closed()
+
+
+def _stop_if_failed(task: asyncio.Task[asyncio.AbstractServer], server: uvicorn.Server) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        server.should_exit = True
 
 
 def run(settings: settings_mod.Settings) -> None:

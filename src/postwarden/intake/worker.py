@@ -4,6 +4,7 @@ entry is either wholly applied and marked done, or not at all."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from postwarden import settings as settings_mod
-from postwarden.errors import PostwardenError
+from postwarden.errors import NotFound, PostwardenError
 from postwarden.intake import spool
 from postwarden.intake.routing import Route, route
 from postwarden.intake.translate import feedback_from
@@ -71,6 +72,13 @@ class IntakeWorker:
         self.reports = ReportsTicker(engine, settings)
         # Load the decoders and compile their tables now, not while the first message waits.
         parse_message(b"")
+
+    def warm_up(self) -> None:
+        """Open the database connection, prepare the claim and take the intake
+        tenant's ledger now, not while the first message waits; nothing is claimed."""
+        spool.claim(self.engine, 0, timedelta(seconds=float(self.settings.worker_lease_seconds)))
+        with contextlib.suppress(NotFound):  # a tenant made later is taken when first needed
+            self.ledger(str(self.settings.intake_tenant))
 
     def ledger(self, tenant: int | str) -> Ledger:
         if tenant not in self._ledgers:
