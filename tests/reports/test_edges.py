@@ -142,7 +142,8 @@ def test_command_line(cli, ledger: Ledger, tmp_path: Path) -> None:  # type: ign
         made = cli("dossier", "--provider", "microsoft", "--since", "7d", "--format", fmt, cwd=tmp_path)
         assert made.returncode == 0, made.stderr
     written = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("dossier-"))
-    assert sorted(Path(n).suffix for n in written) == [".html", ".md", ".pdf", ".png"]
+    assert written == sorted(f"dossier-microsoft-{utcnow():%Y-%m-%d}{end}"
+                             for end in (".html", ".md", ".pdf", "-rates.png", "-steps.png"))
     assert cli("dossier", "--provider", "microsoft", "--format", "doc").returncode == 1
 
 

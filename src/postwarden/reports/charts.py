@@ -19,7 +19,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from postwarden.reports.stats import Lines, ProviderSeries
+from postwarden.reports.stats import Counts, Lines, ProviderSeries
 
 WARNING_COLOUR = "#d98a00"
 CRITICAL_COLOUR = "#c0392b"
@@ -91,3 +91,29 @@ def provider_svg(series: ProviderSeries, lines: Lines, steps: Sequence[Any] = ()
                  title: str | None = None) -> str:
     """The chart as an SVG document, for the web pages and the HTML dossier."""
     return render(provider_figure(series, lines, steps, title), "svg").decode()
+
+
+def effects_figure(effects: Sequence[tuple[str, Counts, Counts]], lines: Lines) -> Figure:
+    """Rates before and after each remediation step: ``effects`` are (label, counts
+    over the days before, counts over the days after), one pair of bars each."""
+    figure = Figure(figsize=(9, 3.6), layout="constrained")
+    figure.suptitle("Rates before and after each remediation step", fontsize=12)
+    labels = [label for label, _, _ in effects]
+    positions = list(range(len(effects)))
+    for axes, name, pair, rate in (
+            (figure.add_subplot(1, 2, 1), "complaint rate", lines.complaint, "complaint_rate"),
+            (figure.add_subplot(1, 2, 2), "bounce rate", lines.bounce, "bounce_rate")):
+        before: list[float] = [getattr(b, rate) or 0.0 for _, b, _ in effects]
+        after: list[float] = [getattr(a, rate) or 0.0 for _, _, a in effects]
+        axes.bar([p - 0.2 for p in positions], before, width=0.4, color="#9aa5b1", label="before")
+        axes.bar([p + 0.2 for p in positions], after, width=0.4, color=STEP_COLOUR, label="after")
+        axes.axhline(pair[0], color=WARNING_COLOUR, linestyle="--", linewidth=1)
+        axes.axhline(pair[1], color=CRITICAL_COLOUR, linestyle="--", linewidth=1)
+        axes.set_xticks(positions, labels)
+        axes.set_ylim(0, max([pair[1] * 1.25, *before, *after]) * 1.05)
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=2 if pair[1] < 0.01 else 0))
+        axes.set_title(name, fontsize=10)
+        axes.set_xlabel("step")
+        axes.legend(fontsize=7, frameon=False)
+        axes.spines[["top", "right"]].set_visible(False)
+    return figure

@@ -173,6 +173,12 @@ def gather(reports: Reports, provider: str, since: datetime,
 
 # ---- rendering -----------------------------------------------------------------------
 
+
+def _effects_chart(d: Dossier) -> Figure | None:
+    if not d.effects:
+        return None
+    return charts.effects_figure([(str(e.number), e.before, e.after) for e in d.effects], d.lines)
+
 def _pct(rate: float | None) -> str:
     return "–" if rate is None else f"{rate:.2%}"
 
@@ -266,7 +272,7 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(d: Dossier, chart_name: str) -> str:
+def render_markdown(d: Dossier, chart_name: str, effects_name: str | None = None) -> str:
     parts = [f"# Deliverability dossier: {d.label}\n",
              f"Prepared by postwarden {__version__} on {d.generated_at:%Y-%m-%d %H:%M} UTC.\n",
              "## Summary\n", _md_table(["", ""], [list(r) for r in summary_rows(d)]),
@@ -280,6 +286,7 @@ def render_markdown(d: Dossier, chart_name: str) -> str:
     parts += ["\n## Remediation steps and their effect\n",
               f"Rates over the {EFFECT_DAYS} days before and after each step.\n\n",
               _md_table(EFFECT_HEAD, _effect_rows(d)),
+              f"\n![Rates before and after each step]({effects_name})\n" if effects_name else "",
               "\n## Sending domains: SPF, DKIM, DMARC\n", _md_table(AUTH_HEAD, _auth_rows(d)),
               "\n## DMARC aggregate reports\n", _md_table(DMARC_HEAD, _dmarc_rows(d)),
               "\n## Blocklists\n", _md_table(LISTING_HEAD, _listing_rows(d))]
@@ -291,11 +298,15 @@ _environment = Environment(loader=PackageLoader("postwarden.reports", "templates
 
 
 def render_html(d: Dossier) -> str:
+    # The SVGs are our own drawings; the XML declaration must go to inline them.
     svg = charts.provider_svg(d.series, d.lines, d.steps)
-    # The SVG is our own drawing; the XML declaration must go to inline it.
     svg = svg[svg.index("<svg"):]
+    figure = _effects_chart(d)
+    effects = charts.render(figure, "svg").decode() if figure is not None else ""
+    effects = effects[effects.index("<svg"):] if effects else ""
     return _environment.get_template("dossier.html").render(
-        d=d, version=__version__, summary=summary_rows(d), chart=svg, effect_days=EFFECT_DAYS,
+        d=d, version=__version__, summary=summary_rows(d), chart=svg, effects_chart=effects,
+        effect_days=EFFECT_DAYS,
         tables=[("SMTP replies received from this provider", CODE_HEAD, _code_rows(d)),
                 ("Remediation steps and their effect", EFFECT_HEAD, _effect_rows(d)),
                 ("Sending domains: SPF, DKIM, DMARC", AUTH_HEAD, _auth_rows(d)),
@@ -393,6 +404,9 @@ def render_pdf(d: Dossier, target: Path | BinaryIO) -> None:
                                   "Creator": f"postwarden {__version__}", "CreationDate": None}) as pdf:
         pdf.savefig(text[0])
         pdf.savefig(chart)
+        effects = _effects_chart(d)
+        if effects is not None:
+            pdf.savefig(effects)
         for page in text[1:]:
             pdf.savefig(page)
 
@@ -402,8 +416,13 @@ def write(d: Dossier, fmt: str, path: Path) -> list[Path]:
     if fmt == "md":
         chart = path.with_name(path.stem + "-rates.png")
         chart.write_bytes(charts.render(charts.provider_figure(d.series, d.lines, d.steps), "png"))
-        path.write_text(render_markdown(d, chart.name), encoding="utf-8")
-        return [path, chart]
+        written = [path, chart]
+        figure = _effects_chart(d)
+        if figure is not None:
+            written.append(path.with_name(path.stem + "-steps.png"))
+            written[-1].write_bytes(charts.render(figure, "png"))
+        path.write_text(render_markdown(d, chart.name, written[2].name if figure else None), encoding="utf-8")
+        return written
     if fmt == "html":
         path.write_text(render_html(d), encoding="utf-8")
         return [path]
