@@ -406,6 +406,7 @@ def render_pdf(d: Dossier, target: Path | BinaryIO) -> None:
         pdf.savefig(chart)
         effects = _effects_chart(d)
         if effects is not None:
+            effects.set_size_inches(_PAGE[0], _PAGE[1] * 0.38)
             pdf.savefig(effects)
         for page in text[1:]:
             pdf.savefig(page)
