@@ -474,7 +474,7 @@ class Ledger:
                 invalid[n] = exc.message
         now = self.clock()
         found: dict[str, list[Any]] = {}
-        unique = list(dict.fromkeys(a for a in canonical if a is not None))
+        unique = [a for a in dict.fromkeys(canonical) if a is not None]
         for row in self._lookup(unique, scopes) if unique else ():
             if row[5] is None or row[5] > now:
                 found.setdefault(row[0], []).append(row)
