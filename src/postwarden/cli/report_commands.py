@@ -14,7 +14,6 @@ from postwarden.cli.app import app, console, context, handles_errors, import_app
 from postwarden.errors import InvalidInput
 from postwarden.ledger import Ledger
 from postwarden.ledger.db import make_engine
-from postwarden.reports import dossier as dossier_mod
 from postwarden.reports.health import DomainHealth, check_domain, dkim_status
 from postwarden.reports.service import Reports, check_provider, parse_since, step_json
 from postwarden.reports.stats import Counts, Lines, series_json
@@ -133,6 +132,9 @@ def dossier(
 ) -> None:
     """The provider dossier: codes received, remediation and its effect, authentication
     and blocklist status — what a postmaster desk asks for."""
+    # Here, not at the top: matplotlib's PDF backend would slow every command's start.
+    from postwarden.reports import dossier as dossier_mod
+
     if format_ not in dossier_mod.FORMATS:
         raise InvalidInput(f"--format: one of {', '.join(dossier_mod.FORMATS)}")
     reports = _reports(ctx)
