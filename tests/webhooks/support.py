@@ -103,6 +103,11 @@ def fake_sns() -> FakeSns:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             fetched.append(self.path)
+            if self.path == "/redirect.pem":
+                self.send_response(302)
+                self.send_header("Location", "/SimpleNotificationService-test.pem")
+                self.end_headers()
+                return
             data = files.get(self.path.lstrip("/"))
             self.send_response(200 if data is not None else 404)
             self.end_headers()

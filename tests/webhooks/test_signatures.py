@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from postwarden import settings as settings_mod
-from postwarden.intake.webhooks import SignatureRefused, sns, store
+from postwarden.intake.webhooks import SignatureRefused, ses, sns, store
 from postwarden.ledger import Ledger
 from postwarden.ledger.models import SPOOL, WEBHOOK_NONCES
 from postwarden.ledger.service import utcnow
@@ -117,6 +117,7 @@ def test_a_certificate_from_elsewhere_is_never_fetched(url: str, why: str, http:
     ("expired.pem", "outside its validity period"),
     ("not-a-certificate.pem", "did not give a PEM certificate"),
     ("missing.pem", "could not fetch .*HTTPError"),
+    ("redirect.pem", "could not fetch .*HTTPError.*302"),
 ])
 def test_unusable_certificates_are_refused(name: str, why: str, http: httpx.Client, engine: Engine,
                                            tenant: str) -> None:
@@ -174,6 +175,13 @@ def test_a_signed_subscription_confirmation_is_confirmed(server: InThread, http:
         assert visited == [message["SubscribeURL"]]
     finally:
         del server.app.state.sns_confirm
+
+
+def test_the_check_can_be_turned_off_for_installations_without_aws() -> None:
+    offline = settings_mod.load(env={}).with_overrides(sns_verify_signatures=False)
+    ses.verify({}, NOTE, offline)
+    with pytest.raises(SignatureRefused, match="raw message delivery"):
+        ses.verify({}, NOTE, settings_mod.load(env={}))
 
 
 def test_certificates_are_fetched_once_and_checked_against_the_pattern() -> None:

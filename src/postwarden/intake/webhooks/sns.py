@@ -75,8 +75,16 @@ def canonical(message: dict[str, Any]) -> bytes:
     return "".join(lines).encode()
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would lead away from the host the pattern allowed: it is an error."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def download(url: str, context: ssl.SSLContext) -> bytes:
-    with urllib.request.urlopen(url, timeout=10, context=context) as reply:
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirects())
+    with opener.open(url, timeout=10) as reply:
         data: bytes = reply.read(MAX_CERTIFICATE + 1)
     if len(data) > MAX_CERTIFICATE:
         raise ValueError(f"larger than {MAX_CERTIFICATE} bytes")
