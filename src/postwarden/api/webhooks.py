@@ -1,8 +1,8 @@
 """``POST /webhooks/{provider}/{tenant}``: provider event webhooks.
 
-Authenticate (401) → translate (a malformed body is kept in the spool as ``rejected``
-and answered 400) → apply the whole request in one ledger transaction → 200 with
-counts. The 200 is sent only after that transaction committed; a provider's retry of
+Authenticate (401; a refused provider signature 403, a replayed request 401) →
+translate (a malformed body is kept in the spool as ``rejected`` and answered 400) →
+apply the whole request in one ledger transaction → 200 with counts. The 200 is sent only after that transaction committed; a provider's retry of
 the same events finds them applied and changes nothing."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from starlette.datastructures import State
 from postwarden.errors import InvalidInput, NotFound, PostwardenError, Unauthorized
 from postwarden.intake import spool
 from postwarden.intake import webhooks as registry
-from postwarden.intake.webhooks import Handshake, MalformedPayload, Skipped, WebhookProvider, store
+from postwarden.intake.webhooks import Handshake, MalformedPayload, Nonce, Skipped, WebhookProvider, store
 from postwarden.ledger import Ledger
 from postwarden.ledger.service import utcnow
 
@@ -116,15 +116,14 @@ def _authenticated(state: State, spec: WebhookProvider, tenant: str, headers: Ma
     if spec.verify is not None:
         spec.verify(headers, body, state.settings)
     if spec.nonce is not None:
-        _fresh(state, spec, ledger, body)
+        _fresh(state, spec, ledger, body, spec.nonce(body))
     return ledger
 
 
-def _fresh(state: State, spec: WebhookProvider, ledger: Ledger, body: bytes) -> None:
+def _fresh(state: State, spec: WebhookProvider, ledger: Ledger, body: bytes, nonce: Nonce | None) -> None:
     """Refuse a signed request that is too old, or whose one-time token came before
     with another body (a captured signature reused for other events)."""
     window = float(state.settings.webhook_replay_window_seconds)
-    nonce = spec.nonce(body) if spec.nonce else None
     if window <= 0 or nonce is None:
         return
     age = time.time() - nonce.signed_at if math.isfinite(nonce.signed_at) else math.inf
