@@ -2,8 +2,9 @@
 
 Authenticate (401; a refused provider signature 403, a replayed request 401) →
 translate (a malformed body is kept in the spool as ``rejected`` and answered 400) →
-apply the whole request in one ledger transaction → 200 with counts. The 200 is sent only after that transaction committed; a provider's retry of
-the same events finds them applied and changes nothing."""
+apply the whole request in one ledger transaction → 200 with counts. The 200 is sent
+only after that transaction committed; a provider's retry of the same events finds
+them applied and changes nothing."""
 
 from __future__ import annotations
 
