@@ -79,6 +79,7 @@ def run(url: str, args: argparse.Namespace, workdir: Path) -> None:
     for n, recipient in enumerate(probes):
         load.insert((n * 25) % len(load), probe(recipient))
 
+    load_before = os.getloadavg()[0]
     smtp_port = free_port()
     server = start(url, workdir / "serve.log", smtp_port=smtp_port,
                    extra_env={"POSTWARDEN_INTAKE_WORKERS": str(args.intake_workers)})
@@ -141,7 +142,12 @@ def run(url: str, args: argparse.Namespace, workdir: Path) -> None:
             print(f"           after the first second: median {statistics.median(settled) * 1000:.0f} ms, "
                   f"p99 {settled[min(len(settled) - 1, int(len(settled) * 0.99))] * 1000:.0f} ms "
                   f"over {len(settled)} probes")
-        print(f"           spool: {spool.counts(engine)}")
+        worst = sorted(((visible[r] - stamps[r], stamps[r] - started) for r in probes
+                        if r in visible and r in stamps), reverse=True)[:5]
+        print("           slowest probes (latency ms @ s after start): "
+              + ", ".join(f"{lat * 1000:.0f} @ {at:.1f}" for lat, at in worst))
+        print(f"           spool: {spool.counts(engine)}; load average (1 min) {load_before:.2f} before, "
+              f"{os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")
     finally:
         for proc in extra:
             proc.terminate()

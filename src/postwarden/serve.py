@@ -79,7 +79,7 @@ async def serve(settings: settings_mod.Settings) -> None:
                       name=f"intake-worker-{n}") for n in range(count)]
     for process in workers:
         process.start()
-    writer = spool.SpoolWriter(engine)
+    writer = spool.SpoolWriter(engine, int(settings.intake_backlog_limit))
     server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host=str(settings.http_host),
                                            port=int(settings.http_port), log_level="info"))
     # The HTTP API (webhooks, checks) needs no worker and answers meanwhile.

@@ -81,6 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
             "the system's."),
     Setting("webhook_replay_window_seconds", 300.0, "How far a signed webhook's timestamp may be "
             "from now (Mailgun), and so how long its one-time token is remembered; 0: no check."),
+    Setting("intake_backlog_limit", 100, "Spool entries waiting for a worker beyond which `serve` "
+            "holds new SMTP messages (up to 2 s) before storing them, so that acknowledged feedback "
+            "reaches the ledger quickly even when the workers fall behind; 0: never hold."),
     Setting("max_page_size", 1000, "Largest page size a client may ask for."),
     Setting("relay_host", "127.0.0.1", "Address `postwarden relay` listens on for submission."),
     Setting("relay_port", 2587, "Port of `postwarden relay`."),

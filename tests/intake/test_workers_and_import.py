@@ -6,10 +6,11 @@ import mailbox
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from postwarden import settings as settings_mod
 from postwarden.intake import spool
@@ -76,3 +77,30 @@ def test_workers_sweep_expired_suppressions(engine: Engine, tenant: str) -> None
     assert IntakeWorker(engine, settings_mod.load(env={})).sweep_expired() >= 1
     assert [e.action for e in ledger.audit_for(f"gone-soon@{tenant}.example.org")] == ["created", "expired"]
     assert [r.state for r in ledger.suppressions_for(f"stays@{tenant}.example.org")] == ["active"]
+
+
+def test_the_spool_holds_new_input_while_the_workers_are_behind(engine: Engine) -> None:
+    """Admission: a sender's 250 waits while more entries than the limit wait for a
+    worker; it comes once they are taken, or after the longest hold regardless."""
+    envelope = {"mail_from": "", "rcpt_tos": ["bounces@bounce.localhost"]}
+    base = spool.unclaimed(engine)
+    behind = [spool.enqueue(engine, "smtp", envelope, b"behind") for _ in range(5)]
+    writer = spool.SpoolWriter(engine, backlog_limit=base + 2)
+    try:
+        held = writer.submit("smtp", envelope, b"held")
+        time.sleep(0.5)
+        assert not held.done()
+        with engine.begin() as conn:
+            conn.execute(update(SPOOL).where(SPOOL.c.id.in_(behind[:4])).values(state="done"))
+        assert held.result(timeout=10) > max(behind)
+        # Workers making no progress at all: stored anyway after the hold.
+        writer.MAX_HOLD = 0.3
+        extra = [spool.enqueue(engine, "smtp", envelope, b"behind") for _ in range(3)]
+        started = time.monotonic()
+        assert writer.submit("smtp", envelope, b"late").result(timeout=10) > max(extra)
+        assert 0.25 < time.monotonic() - started < 5
+    finally:
+        writer.close()
+        with engine.begin() as conn:
+            conn.execute(update(SPOOL).where(SPOOL.c.body.in_((b"behind", b"held", b"late")))
+                         .values(state="done"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta
@@ -36,12 +37,22 @@ def enqueue(engine: Engine, channel: str, envelope: dict[str, Any], body: bytes,
 class SpoolWriter:
     """Group commit: inputs that arrive together are committed in one transaction, and
     each caller's future resolves (so its 250 or 2xx is sent) only after that commit.
-    Under load this turns many small commits into few larger ones."""
+    Under load this turns many small commits into few larger ones.
+
+    Admission: while more than ``backlog_limit`` entries wait for a worker to take
+    them, the next commit is held (at most ``MAX_HOLD`` seconds), so senders wait for
+    their 250 rather than the spool growing without bound. Acknowledged input then
+    reaches the ledger within about ``backlog_limit`` entries' work (plus the batch a
+    worker is at), however far the workers are behind; if they make no progress at
+    all, input is stored anyway after the hold."""
 
     MAX_BATCH = 200
+    MAX_HOLD = 2.0
+    HOLD_STEP = 0.01
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, backlog_limit: int = 0) -> None:
         self.engine = engine
+        self.backlog_limit = backlog_limit
         self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[int]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
         self._thread.start()
@@ -74,6 +85,7 @@ class SpoolWriter:
                     break
                 batch.append(more)
             try:
+                self._admit()
                 received = utcnow()
                 with self.engine.begin() as conn:
                     ids = conn.execute(
@@ -85,6 +97,22 @@ class SpoolWriter:
                 continue
             for (_, future), entry_id in zip(batch, ids, strict=True):
                 future.set_result(int(entry_id))
+
+
+    def _admit(self) -> None:
+        if self.backlog_limit <= 0:
+            return
+        deadline = time.monotonic() + self.MAX_HOLD
+        while unclaimed(self.engine) > self.backlog_limit and time.monotonic() < deadline:
+            time.sleep(self.HOLD_STEP)
+
+
+def unclaimed(engine: Engine) -> int:
+    """Entries no worker has taken yet. Those being processed are left out: holding
+    senders while a worker is at its batch would leave it only a few for the next."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(SPOOL)
+                                .where(SPOOL.c.state == "pending")).scalar_one())
 
 
 def claim(engine: Engine, limit: int, lease: timedelta, now: datetime | None = None) -> list[int]:
