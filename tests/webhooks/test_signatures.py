@@ -184,6 +184,11 @@ def test_the_check_can_be_turned_off_for_installations_without_aws() -> None:
         ses.verify({}, NOTE, settings_mod.load(env={}))
 
 
+def test_a_broken_host_pattern_refuses_with_its_name() -> None:
+    with pytest.raises(SignatureRefused, match="sns_cert_host_pattern"):
+        sns.SigningCertificates("(unclosed")
+
+
 def test_certificates_are_fetched_once_and_checked_against_the_pattern() -> None:
     certificates = sns.SigningCertificates(sns_settings()["sns_cert_host_pattern"], fake_sns().ca_file)
     fetched = len(fake_sns().fetched)

@@ -98,7 +98,11 @@ class SigningCertificates:
 
     def __init__(self, host_pattern: str = DEFAULT_HOST_PATTERN, ca_file: str = "",
                  fetch: Callable[[str, ssl.SSLContext], bytes] = download) -> None:
-        self.host = re.compile(host_pattern)
+        try:
+            self.host = re.compile(host_pattern)
+        except re.error as exc:
+            raise SignatureRefused(f"sns_cert_host_pattern {host_pattern!r} is not a regular expression "
+                                   f"({exc}): no certificate can be fetched until it is fixed") from None
         self.context = ssl.create_default_context(cafile=ca_file or None)
         self.fetch = fetch
         self._lock = threading.Lock()
