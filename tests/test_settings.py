@@ -39,3 +39,8 @@ def test_unknown_settings_and_policy_classes_are_refused(tmp_path: Path) -> None
         settings_mod.load(env={"POSTWARDEN_CONFIG": str(config)})
     with pytest.raises(InvalidInput, match="unknown reason class"):
         settings_mod.load(env={"POSTWARDEN_POLICY": '{"whim": {}}'})
+
+
+def test_each_setting_is_declared_once() -> None:
+    names = [s.name for s in settings_mod.SETTINGS]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []

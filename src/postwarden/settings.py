@@ -120,10 +120,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("disposable_domains_allow", [], "Domains never to treat as disposable, whatever the lists say."),
     Setting("disposable_domains_file", "", "A file of disposable domains, one a line ('!domain' for an "
             "exception), read again whenever it changes; empty: none."),
-    Setting("web_session_hours", 12.0, "How long a web interface sign-in lasts before the operator "
-            "must sign in again."),
-    Setting("web_cookie_secure", False, "Mark the web interface's cookies Secure (sent over HTTPS "
-            "only); turn on when the interface is served over HTTPS."),
     # The mailbox side (docs/filter.md): the learning spam filter and its inbound proxy.
     Setting("mailbox_authserv_id", "postwarden.localhost", "Name the mailbox side signs its "
             "Authentication-Results with (RFC 8601 authserv-id); arriving ones claiming it are removed."),
