@@ -85,6 +85,15 @@ def test_import_reactivates_a_lifted_row_in_file_order(ledger: Ledger) -> None:
     assert ledger.verify_audit() is None
 
 
+def test_progress_adds_up_to_the_rows(ledger: Ledger) -> None:
+    held = [ImportRow(n, f"p{n % 20001}@example.com", "manual") for n in range(2, 25002)]
+    ledger.import_rows(held[:3000], source="s", actor="op")
+    advanced: list[int] = []
+    summary = ledger.import_rows(held, source="s", actor="op", progress=advanced.append)
+    assert sum(advanced) == summary.rows == 25000 and len(advanced) == 3
+    assert (summary.created, summary.unchanged) == (17001, 7999)
+
+
 def test_a_bad_line_imports_nothing(ledger: Ledger) -> None:
     with pytest.raises(ImportFileInvalid) as raised:
         ledger.import_rows(rows(("ok@example.com", "manual"), ("not an address", "manual"),

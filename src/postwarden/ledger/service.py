@@ -764,7 +764,11 @@ class Ledger:
         """The audit entries of an import in file order, counted into ``summary``."""
         imported = f"imported from {source}"
         by_class = summary.by_class
+        reported = 0
         for n, (line, address, scope, cls, reason, _, note) in enumerate(kept):
+            if progress and n - reported >= 10000:
+                progress(n - reported)
+                reported = n
             change = again.get(n)
             if change is not None:
                 summary.reactivated += 1
@@ -778,11 +782,9 @@ class Ledger:
                 entry = chain.entry(now, actor, "created", address, scope, cls, note or imported,
                                     import_evidence(source, line, reason))
             by_class[cls] = by_class.get(cls, 0) + 1
-            if progress and n % 10000 == 9999:
-                progress(10000)
             yield entry
         if progress:  # the rest, and the repeats the file held
-            progress(summary.rows - len(kept) // 10000 * 10000)
+            progress(summary.rows - reported)
 
 
 class FeedbackBatch:
