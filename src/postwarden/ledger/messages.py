@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, bindparam, case, select, update
 
 from postwarden.ledger import bulk
 from postwarden.ledger.models import MESSAGES
@@ -75,25 +75,45 @@ class StatusChange:
     event_id: int
 
 
+# A message's status as its rank, in SQL, so one statement serves every new status.
+_RANK_SQL = case(RANK, value=MESSAGES.c.status, else_=len(RANK))
+
+_SET: dict[str, Any] = {"status": bindparam("new_status"), "status_code": bindparam("code"),
+                        "status_detail": bindparam("detail"), "status_at": bindparam("at"),
+                        "event_id": bindparam("event_id")}
+# The message a piece of feedback names ...
+_BY_REF = update(MESSAGES).where(
+    MESSAGES.c.tenant_id == bindparam("tenant"), MESSAGES.c.message_ref == bindparam("ref"),
+    MESSAGES.c.recipient == bindparam("to"), bindparam("rank") >= _RANK_SQL,
+).values(**_SET)
+# ... or, when it names none, the latest message to its recipient.
+_LATEST = update(MESSAGES).where(
+    MESSAGES.c.id == select(MESSAGES.c.id).where(
+        MESSAGES.c.tenant_id == bindparam("tenant"), MESSAGES.c.recipient == bindparam("to"),
+    ).order_by(MESSAGES.c.sent_at.desc(), MESSAGES.c.id.desc()).limit(1).scalar_subquery(),
+    bindparam("rank") >= _RANK_SQL,
+).values(**_SET)
+
+
 def follow(conn: Connection, tenant_id: int, changes: Sequence[StatusChange]) -> None:
-    """Move each named message's status forward. Feedback without a message id is
-    about the latest message to that recipient."""
+    """Move each named message's status forward, in two statements for the whole batch
+    (one per kind of target) rather than one per piece of feedback."""
+    by_ref: list[dict[str, Any]] = []
+    latest: list[dict[str, Any]] = []
     for change in changes:
         status = STATUS_OF_KIND.get(change.kind)
         if status is None:
             continue
         ref = ref_of_feedback(change.message_id)
-        target: Any
+        params = {"tenant": tenant_id, "to": change.recipient, "rank": RANK[status],
+                  "new_status": status, "code": change.reply_code, "detail": change.detail, "at": change.at,
+                  "event_id": change.event_id}
         if ref:
-            target = and_(MESSAGES.c.message_ref == ref, MESSAGES.c.recipient == change.recipient)
+            by_ref.append({**params, "ref": ref})
         else:
-            latest = (select(MESSAGES.c.id)
-                      .where(MESSAGES.c.tenant_id == tenant_id, MESSAGES.c.recipient == change.recipient)
-                      .order_by(MESSAGES.c.sent_at.desc(), MESSAGES.c.id.desc()).limit(1)
-                      .scalar_subquery())
-            target = MESSAGES.c.id == latest
-        below = [s for s, rank in RANK.items() if rank <= RANK[status]]
-        conn.execute(update(MESSAGES).where(
-            MESSAGES.c.tenant_id == tenant_id, target, MESSAGES.c.status.in_(below),
-        ).values(status=status, status_code=change.reply_code, status_detail=change.detail,
-                 status_at=change.at, event_id=change.event_id))
+            latest.append(params)
+    # In input order within each statement: a later change to one message wins ties.
+    if by_ref:
+        conn.execute(_BY_REF, by_ref)
+    if latest:
+        conn.execute(_LATEST, latest)
