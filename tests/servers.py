@@ -87,9 +87,10 @@ class InThread:
     app: FastAPI
 
 
-def serve_in_thread(engine: Engine) -> InThread:
+def serve_in_thread(engine: Engine, settings: settings_mod.Settings | None = None) -> InThread:
     port = free_port()
-    settings = settings_mod.load(env={}, database_url=engine.url.render_as_string(hide_password=False))
+    settings = settings or settings_mod.load(env={}, database_url=engine.url.render_as_string(
+        hide_password=False))
     app = create_app(settings, engine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()

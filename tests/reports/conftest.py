@@ -4,22 +4,18 @@ blocklists, and a postwarden HTTP server per backend whose settings point at it.
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Engine
 
 from postwarden import settings as settings_mod
-from postwarden.api.app import create_app
 from postwarden.ledger.tenants import create_api_key
 from tests.dnsserver import Record, dns_server
-from tests.servers import free_port
+from tests.servers import serve_in_thread
 
 SENDING_DOMAIN = "news.example.org"
 SENDING_IP = "192.0.2.25"
@@ -57,23 +53,10 @@ def report_settings(db_url: str, dns: str, **values: object) -> settings_mod.Set
 _servers: dict[str, str] = {}
 
 
-def _serve(engine: Engine, settings: settings_mod.Settings) -> str:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test HTTP server did not start")
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def report_api(engine: Engine, db_url: str, tenant: str, report_dns: str) -> Iterator[httpx.Client]:
     if db_url not in _servers:
-        _servers[db_url] = _serve(engine, report_settings(db_url, report_dns))
+        _servers[db_url] = serve_in_thread(engine, report_settings(db_url, report_dns)).url
     key = create_api_key(engine, tenant, "test")
     with httpx.Client(base_url=_servers[db_url], headers={"Authorization": f"Bearer {key}"},
                       timeout=60) as client:

@@ -3,22 +3,18 @@ it, and real postwarden HTTP servers whose settings name it."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from postwarden import settings as settings_mod
-from postwarden.api.app import create_app
 from postwarden.ledger.tenants import create_api_key
 from postwarden.verify import Verifier
 from tests.dnsserver import Zone, dns_server
-from tests.servers import free_port
+from tests.servers import serve_in_thread
 
 ZONE = [
     ("good.net", "MX", "10 mx1.good.net", 600),
@@ -69,25 +65,12 @@ def shared_dns() -> Iterator[Dns]:
 _servers: dict[tuple[str, bool], str] = {}
 
 
-def _serve(engine: Engine, settings: settings_mod.Settings) -> str:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test HTTP server did not start")
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}"
-
-
 def _client(engine: Engine, db_url: str, tenant: str, dns: Dns, screening: bool) -> Iterator[httpx.Client]:
     if (db_url, screening) not in _servers:
         settings = settings_mod.load(env={}, database_url=db_url, dns_servers=[dns.server],
                                      dns_timeout=TIMEOUT, verify_on_check=screening,
                                      verify_on_import=screening)
-        _servers[(db_url, screening)] = _serve(engine, settings)
+        _servers[(db_url, screening)] = serve_in_thread(engine, settings).url
     key = create_api_key(engine, tenant, "test")
     with httpx.Client(base_url=_servers[(db_url, screening)], headers={"Authorization": f"Bearer {key}"},
                       timeout=30) as client:
