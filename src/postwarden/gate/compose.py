@@ -5,11 +5,17 @@ as it came in."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+import time
 import uuid
 from dataclasses import dataclass
 
-import dkim
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from postwarden.errors import InvalidInput
 
 # Control headers a sending application sets for the relay; never passed on.
 STREAM_HEADER = "x-postwarden-stream"
@@ -71,13 +77,47 @@ def new_message_id(domain: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-@dataclass(frozen=True)
-class Signer:
-    domain: str
-    selector: str
-    private_key: bytes
+def _relaxed_header(field: bytes) -> bytes:
+    """RFC 6376 3.4.2: name lower-cased, value unfolded, runs of blanks made one space,
+    no blanks around the colon or at the end."""
+    name, _, value = field.partition(b":")
+    value = re.sub(rb"[ \t]+", b" ", value.replace(b"\r\n", b"")).strip(b" ")
+    return name.strip().lower() + b":" + value + b"\r\n"
 
-    def sign(self, message: bytes) -> bytes:
-        signature = dkim.sign(message, self.selector.encode(), self.domain.encode(), self.private_key,
-                              include_headers=list(SIGNED_HEADERS))
-        return bytes(signature) + message
+
+def _simple_body(body: bytes) -> bytes:
+    """RFC 6376 3.4.3: trailing empty lines removed; an empty body is one CRLF."""
+    body = body.rstrip(b"\r\n")
+    return body + b"\r\n"
+
+
+class Signer:
+    """DKIM rsa-sha256, relaxed/simple (RFC 6376). The RSA signature is OpenSSL's
+    (through `cryptography`): dkimpy's own pure-Python RSA takes 9 ms a message, which
+    alone would hold the relay under 120 messages a second. dkimpy verifies what we sign
+    in the tests."""
+
+    def __init__(self, domain: str, selector: str, private_key: bytes) -> None:
+        key = serialization.load_pem_private_key(private_key, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise InvalidInput("dkim_private_key: an RSA private key (PEM) is needed")
+        self.domain, self.selector, self.key = domain, selector, key
+
+    def sign(self, message: bytes, now: float | None = None) -> bytes:
+        parts = split(message)
+        body_hash = base64.b64encode(hashlib.sha256(_simple_body(parts.body)).digest()).decode()
+        # The last instance of each header is what a verifier pairs with the first name in h=.
+        latest: dict[bytes, bytes] = {}
+        for field in parts.fields:
+            latest[field.partition(b":")[0].strip().lower()] = field
+        names = [n for n in SIGNED_HEADERS if n in latest]
+        tags = (f"v=1; a=rsa-sha256; c=relaxed/simple; d={self.domain}; s={self.selector}; "
+                f"t={int(time.time() if now is None else now)}; h={':'.join(n.decode() for n in names)}; "
+                f"bh={body_hash}; b=")
+        signed = b"".join(_relaxed_header(latest[n]) for n in names)
+        signed += _relaxed_header(b"DKIM-Signature: " + tags.encode())[:-2]
+        signature = base64.b64encode(self.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())).decode()
+        # Folded between tags and inside b=: relaxed canonicalisation undoes both.
+        value = tags.replace("; ", ";\r\n\t") + "\r\n\t ".join(
+            signature[i:i + 72] for i in range(0, len(signature), 72))
+        return f"DKIM-Signature: {value}\r\n".encode() + parts.bytes()
