@@ -100,10 +100,18 @@ def follow(conn: Connection, tenant_id: int, changes: Sequence[StatusChange]) ->
     (one per kind of target) rather than one per piece of feedback."""
     by_ref: list[dict[str, Any]] = []
     latest: list[dict[str, Any]] = []
-    for change in changes:
-        status = STATUS_OF_KIND.get(change.kind)
-        if status is None:
+    relevant = [c for c in changes if c.kind in STATUS_OF_KIND]
+    if not relevant:
+        return
+    # Most feedback is about mail sent elsewhere: one query finds which recipients have
+    # any history here, and only theirs get a statement.
+    known = set(conn.execute(select(MESSAGES.c.recipient.distinct()).where(
+        MESSAGES.c.tenant_id == tenant_id,
+        MESSAGES.c.recipient.in_({c.recipient for c in relevant}))).scalars())
+    for change in relevant:
+        if change.recipient not in known:
             continue
+        status = STATUS_OF_KIND[change.kind]
         ref = ref_of_feedback(change.message_id)
         params = {"tenant": tenant_id, "to": change.recipient, "rank": RANK[status],
                   "new_status": status, "code": change.reply_code, "detail": change.detail, "at": change.at,
