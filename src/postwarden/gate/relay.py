@@ -391,9 +391,10 @@ class RelayHandler:
               topic: str) -> Copy:
         extra: list[tuple[str, str]] = []
         if stream == "marketing":
-            extra = list(unsubscribe_headers(self.key, ledger.tenant_id, recipient, topic,
-                                     public_url=str(self.settings.public_url),
-                                     intake_domain=str(self.settings.intake_domain)).as_dict().items())
+            headers = unsubscribe_headers(self.key, ledger.tenant_id, recipient, topic,
+                                          public_url=str(self.settings.public_url),
+                                          intake_domain=str(self.settings.intake_domain))
+            extra = list(headers.as_dict().items())
         return_path = verp_encode(self.key, ledger.tenant_id, recipient, message_id, local=BOUNCE_LOCAL,
                                   domain=str(self.settings.intake_domain))
         if extra:
