@@ -1,7 +1,7 @@
 """`POST /v1/check` with one address, at a fixed rate, against a running server.
 
     .venv/bin/python -m bench.check_api_bench [--rate 500] [--seconds 10] [--suppressed 100000]
-        [--backend postgresql|sqlite]
+        [--backend postgresql|sqlite] [--client raw|httpx]
 
 Starts `postwarden serve` on a throwaway database holding `--suppressed` suppressions,
 then a load generator in separate processes sends requests open-loop: each request has
@@ -11,7 +11,9 @@ queue by slowing the sender. Target (issue 5): p99 < 5 ms at 500 requests/s."""
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
+import socket
 import statistics
 import tempfile
 import time
@@ -30,12 +32,63 @@ from postwarden.ledger.tenants import create_api_key
 SENDERS = 4
 
 
-def sender(url: str, key: str, rate: float, seconds: float, offset: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+class RawClient:
+    """POST over one kept HTTP/1.1 connection; the response read by its Content-Length."""
+
+    def __init__(self, url: str, key: str) -> None:
+        host, port = url.split("//", 1)[1].rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.host, self.key = host, key
+
+    def post(self, path: str, body: bytes) -> int:
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.key}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        self.sock.sendall(head.encode() + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self._recv()
+        header, _, rest = data.partition(b"\r\n\r\n")
+        lines = header.decode("latin-1").split("\r\n")
+        length = next(int(v) for k, _, v in (line.partition(":") for line in lines[1:])
+                      if k.strip().lower() == "content-length")
+        while len(rest) < length:
+            rest += self._recv()
+        return int(lines[0].split()[1])
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class HttpxClient:
+    def __init__(self, url: str, key: str) -> None:
+        self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}",
+                                                          "Content-Type": "application/json"}, timeout=10)
+
+    def post(self, path: str, body: bytes) -> int:
+        return self.client.post(path, content=body).status_code
+
+    def close(self) -> None:
+        self.client.close()
+
+
+CLIENTS = {"raw": RawClient, "httpx": HttpxClient}
+
+
+def sender(url: str, key: str, kind: str, rate: float, seconds: float, offset: int,
+           out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     latencies = []
     errors = 0
     interval = 1.0 / rate
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
-        client.get("/health")
+    client = CLIENTS[kind](url, key)
+    try:
+        client.post("/v1/check", b'{"addresses": []}')
         start_at = time.perf_counter() + 0.5
         n = 0
         while True:
@@ -46,10 +99,12 @@ def sender(url: str, key: str, rate: float, seconds: float, offset: int, out: mu
             if pause > 0:
                 time.sleep(pause)
             address = f"u{(offset + n * SENDERS) % 200_000}@d{n % 1000}.example.com"
-            response = client.post("/v1/check", json={"addresses": [address]})
+            status = client.post("/v1/check", json.dumps({"addresses": [address]}).encode())
             latencies.append(time.perf_counter() - due)
-            errors += response.status_code != 200
+            errors += status != 200
             n += 1
+    finally:
+        client.close()
     out.put((latencies, errors))
 
 
@@ -74,7 +129,8 @@ def run(url: str, args: argparse.Namespace, workdir: Path) -> None:
         queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         procs = [
             multiprocessing.Process(
-                target=sender, args=(server.http, key, args.rate / SENDERS, args.seconds, n, queue)
+                target=sender,
+                args=(server.http, key, args.client, args.rate / SENDERS, args.seconds, n, queue),
             )
             for n in range(SENDERS)
         ]
@@ -98,7 +154,8 @@ def run(url: str, args: argparse.Namespace, workdir: Path) -> None:
 
     median = statistics.median(latencies) * 1000
     print(f"{engine.dialect.name:10s} {len(latencies):,} requests at {args.rate:.0f}/s over "
-          f"{args.seconds:.0f} s from {SENDERS} processes, {args.suppressed:,} suppressions: "
+          f"{args.seconds:.0f} s from {SENDERS} processes ({args.client} client), "
+          f"{args.suppressed:,} suppressions: "
           f"median {median:.2f} ms, p99 {pct(0.99):.2f} ms, p99.9 {pct(0.999):.2f} ms, "
           f"max {latencies[-1] * 1000:.1f} ms, errors {errors}")
 
@@ -109,6 +166,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--suppressed", type=int, default=100_000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--client", choices=tuple(CLIENTS), default="raw")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, database(args.backend, tmp) as url:
         run(url, args, Path(tmp))

@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", "sqlite:///postwarden.db", "SQLAlchemy URL of the ledger database."),
     Setting("http_host", "127.0.0.1", "Address the HTTP API listens on."),
     Setting("http_port", 8025, "Port the HTTP API listens on."),
+    Setting("http_access_log", False, "Log every HTTP request (one line each; off by default: "
+            "checks run on every send)."),
     Setting("policy", DEFAULT_POLICY, "Suppression policy per reason class (see docs)."),
     Setting("scopes", ["*"], "Known scopes (topics) besides '*'; '*' means all mail. "
             "Unknown scopes are refused unless allow_any_scope is true."),

@@ -317,8 +317,8 @@ class RelayHandler:
         except InvalidAddress as exc:
             return Reply.BAD_ADDRESS_553_5_1_3.format(address, exc.message)
         # In the event loop: the index answers in microseconds, and its look at the
-        # ledger for changes (every 0.2 s at most) is one small query.
-        (result,) = self._gate(tenant).check([recipient])
+        # ledger for changes (every 0.2 s at most) runs in a thread.
+        (result,) = await self._gate(tenant).check_soon([recipient])
         if result.verdict == "suppressed":
             why = f"{result.reason_class}" + (f" ({result.reason})" if result.reason else "")
             since = result.since.date().isoformat() if result.since else "unknown"

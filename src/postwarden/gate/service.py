@@ -9,6 +9,8 @@ within ``MAX_AGE`` in every other."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -17,6 +19,8 @@ from typing import Any
 
 from postwarden.gate.index import Active, SuppressionIndex, canonical
 from postwarden.ledger import CheckResult, Ledger
+
+log = logging.getLogger(__name__)
 
 # Fold the overlay into the arrays once this many addresses changed since the last fold.
 COMPACT_AFTER = 10_000
@@ -36,13 +40,19 @@ class Gate:
         self._changed = 0
         self._looked_at = time.monotonic()
         self._writes_seen = ledger.writes
+        self._refreshing = threading.Lock()
+        self._pending: asyncio.Future[None] | None = None
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._looked_at >= MAX_AGE
 
     def refresh(self, force: bool = False) -> None:
-        now = time.monotonic()
-        recent = now - self._looked_at < MAX_AGE and self.ledger.writes == self._writes_seen
-        if recent and not force:
-            return
-        self._looked_at, self._writes_seen = now, self.ledger.writes
+        with self._refreshing:
+            if force or self._due() or self.ledger.writes != self._writes_seen:
+                self._refresh()
+
+    def _refresh(self) -> None:
+        self._looked_at, self._writes_seen = time.monotonic(), self.ledger.writes
         if self.ledger.change_sequence() == self.seq:
             return
         with self._lock:
@@ -58,17 +68,37 @@ class Gate:
                 self.index.compact()
                 self._changed = 0
 
-    def check(self, addresses: Sequence[str], scope: str = "*") -> list[CheckResult]:
+    async def check_soon(self, addresses: Sequence[str], scope: str = "*") -> list[CheckResult]:
+        """As :meth:`check`, for an event loop, which must never wait on the database
+        for a check: a look that is due runs in a thread while this answers from the
+        index as it stands (then at most ``MAX_AGE`` and one query behind). A write
+        through this process's own ledger is waited for, so it is seen at once."""
+        if self.ledger.writes != self._writes_seen:
+            await asyncio.to_thread(self.refresh)
+        elif self._due() and self._pending is None:
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self.refresh))
+            self._pending.add_done_callback(self._refreshed)
+        return self.check(addresses, scope, refresh=False)
+
+    def _refreshed(self, done: asyncio.Future[None]) -> None:
+        self._pending = None
+        if not done.cancelled() and (problem := done.exception()) is not None:
+            # The next look tries again; a check is not failed for it.
+            log.warning("the gate could not look for changes in the ledger: %s", problem)
+
+    def check(self, addresses: Sequence[str], scope: str = "*", *, refresh: bool = True
+              ) -> list[CheckResult]:
         """As :meth:`Ledger.check`: one result per input, in order. The database is asked
         only about suppressed addresses the index cannot explain alone (several
         suppressions, a change since the last fold, not an address)."""
         scope = self.ledger.valid_scope(scope)
-        self.refresh()
+        if refresh:
+            self.refresh()
         with self._lock:
             found = self.index.lookup(addresses, scope)
         unexplained = [n for n, why in found if why is None]
         details = dict(zip(unexplained, self.ledger.check([addresses[n] for n in unexplained], scope),
-                           strict=True))
+                           strict=True)) if unexplained else {}
         results = [CheckResult(canonical(raw) or raw.strip(), "allowed") for raw in addresses]
         for n, why in found:
             if why is None:

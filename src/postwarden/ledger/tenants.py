@@ -60,11 +60,19 @@ KEY_CACHE_SECONDS = 5.0
 _key_cache: dict[tuple[int, str], tuple[float, str]] = {}
 
 
-def tenant_for_key(engine: Engine, key: str) -> str:
-    cache_key = (id(engine), digest(key))
-    cached = _key_cache.get(cache_key)
+def recent_tenant_for_key(engine: Engine, key: str) -> str | None:
+    """The tenant of a key seen within KEY_CACHE_SECONDS, without asking the database."""
+    cached = _key_cache.get((id(engine), digest(key)))
     if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
         return cached[1]
+    return None
+
+
+def tenant_for_key(engine: Engine, key: str) -> str:
+    cached = recent_tenant_for_key(engine, key)
+    if cached is not None:
+        return cached
+    cache_key = (id(engine), digest(key))
     name = _tenant_for_key(engine, key)
     if len(_key_cache) > 10_000:
         _key_cache.clear()
