@@ -8,6 +8,7 @@ does not)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import idna
 
@@ -71,3 +72,35 @@ def _normalize_domain(domain: str, raw: str) -> str:
     if len(ascii_domain) > 253:
         raise InvalidAddress(f"{raw!r}: the domain is longer than 253 characters")
     return ascii_domain
+
+
+def canonical(raw: str) -> str | None:
+    """The canonical form (the common case inline, the rest by `normalize`), or None
+    for something that is not an address."""
+    text = raw.strip().lower()
+    if CANONICAL.match(text):
+        return text
+    try:
+        return normalize(raw)
+    except InvalidAddress:
+        return None
+
+
+# CANONICAL for many addresses at once, one per line: the whole batch is lower-cased,
+# matched and split by the regex engine, with no Python work per address.
+_CANONICAL_LINES = re.compile("^" + CANONICAL.pattern.replace("[^@]", "[^@\n]").replace(r"\Z", "$"),
+                              re.MULTILINE)
+
+
+def canonical_all(addresses: Sequence[str]) -> list[str | None]:
+    """``canonical`` of each address. The hot path of every check: when every address
+    is already in canonical shape but for case (the usual batch), it costs a few
+    passes of C code over one string."""
+    if addresses:
+        lowered = "\n".join(addresses).lower()
+        # A newline inside an address would shift the lines; then go one by one.
+        if (lowered.count("\n") == len(addresses) - 1
+                and len(_CANONICAL_LINES.findall(lowered)) == len(addresses)):
+            return list(lowered.split("\n"))
+    match = CANONICAL.match
+    return [low if match(low := raw.strip().lower()) else canonical(raw) for raw in addresses]

@@ -1,21 +1,29 @@
 """Imports: whole file or nothing, idempotent, in file order in the audit chain; the
 streamed paths (hand-written canonical JSON, the temporary-table lookup on
-PostgreSQL) give what the plain ones give."""
+PostgreSQL, chunks written as the file is read into an empty ledger) give what the
+plain ones give."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import uuid
 from datetime import datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
+from postwarden import settings as settings_mod
 from postwarden.errors import ImportFileInvalid
-from postwarden.ledger import Ledger, bulk
+from postwarden.intake import exports
+from postwarden.ledger import Ledger, bulk, service
 from postwarden.ledger.audit import canonical_evidence, hash_values, import_evidence
 from postwarden.ledger.service import ImportRow
+from postwarden.ledger.tenants import create_tenant
+from tests.conftest import Clock
 
 text = st.text(max_size=40)
 
@@ -90,8 +98,41 @@ def test_progress_adds_up_to_the_rows(ledger: Ledger) -> None:
     ledger.import_rows(held[:3000], source="s", actor="op")
     advanced: list[int] = []
     summary = ledger.import_rows(held, source="s", actor="op", progress=advanced.append)
-    assert sum(advanced) == summary.rows == 25000 and len(advanced) == 3
+    assert sum(advanced) == summary.rows == 25000 and max(advanced) == service.PROGRESS_STEP
     assert (summary.created, summary.unchanged) == (17001, 7999)
+
+
+def test_an_empty_ledger_and_a_full_one_import_alike(engine: Engine, clock: Clock) -> None:
+    """Into an empty ledger the rows are written as they are read (no lookup); into one
+    holding something, after one lookup. The outcome is the same."""
+    file = rows(*[(f"s{n % 5}@example.com", "manual") for n in range(7)], ("x@example.com", "invalid"))
+    entries = {}
+    for holds_something in (False, True):
+        name = f"t-{uuid.uuid4().hex[:8]}"
+        create_tenant(engine, name)
+        ledger = Ledger(engine, name, settings_mod.load(env={}), clock)
+        if holds_something:
+            ledger.suppress("other@example.com", "manual", actor="op")
+        advanced: list[int] = []
+        summary = ledger.import_rows(iter(file), source="s", actor="op", progress=advanced.append)
+        assert (summary.rows, summary.created, summary.unchanged) == (8, 6, 2) and sum(advanced) == 8
+        entries[holds_something] = [(e.action, e.address, e.note) for e in ledger.audit_for()
+                                    if e.address != "other@example.com"]
+        assert ledger.verify_audit() is None
+    assert entries[False] == entries[True]
+    assert [address for _, address, _ in entries[False]] == [*(f"s{n}@example.com" for n in range(5)),
+                                                             "x@example.com"]
+
+
+def test_a_bad_line_after_rows_were_written_still_imports_nothing(ledger: Ledger) -> None:
+    text = "address,reason\n" + "".join(f"c{n}@example.com,manual\n" for n in range(6))
+    text += "late@example.com,nonsense\nwho@example.com,manual,extra\nlast@example.com,manual\n"
+    with pytest.raises(ImportFileInvalid) as raised:
+        ledger.import_rows(exports.iter_rows("csv", io.StringIO(text, newline="")), source="s", actor="op")
+    # One bad line found by the ledger, one by the reader: both named, in line order.
+    assert [line for line, _ in raised.value.problems] == [8, 9]
+    assert ledger.change_sequence() == 0 and ledger.find() == []
+    assert ledger.check(["c0@example.com"])[0].verdict == "allowed"
 
 
 def test_a_bad_line_imports_nothing(ledger: Ledger) -> None:

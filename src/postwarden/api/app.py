@@ -255,8 +255,10 @@ def create_app(settings: settings_mod.Settings | None = None, engine: Engine | N
                                                               "or mailchimp")] = "csv",
     ) -> dict[str, Any]:
         body = (await request.body()).decode("utf-8-sig", errors="replace")
-        rows = exports.read_rows(format, io.StringIO(body, newline=""))
-        summary = ledger.import_rows(rows, source=f"import:{format}:http", actor=_actor(request))
+        rows = list(exports.iter_rows(format, io.StringIO(body, newline="")))
+        # In a thread: a big file would hold up every other request (checks) meanwhile.
+        summary = await asyncio.to_thread(ledger.import_rows, rows, source=f"import:{format}:http",
+                                          actor=_actor(request))
         found = {"rows": summary.rows, "created": summary.created, "reactivated": summary.reactivated,
                  "unchanged": summary.unchanged, "by_class": summary.by_class}
         if settings.verify_on_import:

@@ -35,7 +35,7 @@ from postwarden.intake import exports
 from postwarden.ledger import Consent, Ledger
 from postwarden.ledger import export as export_mod
 from postwarden.ledger.db import make_engine, migrate
-from postwarden.ledger.service import SuppressionFilter
+from postwarden.ledger.service import ImportRow, SuppressionFilter
 from postwarden.ledger.tenants import create_api_key, create_tenant, tenant_names
 from postwarden.reports.service import Reports
 from postwarden.verify.screening import screen_imported
@@ -233,14 +233,17 @@ def import_suppressions(
     from_: Annotated[str, typer.Option("--from", help="csv, ses, sendgrid, mailgun, postmark or "
                                                       "mailchimp.")] = "csv",
 ) -> None:
-    """Import a suppression list. The whole file is checked first: one bad line and
-    nothing is applied, with every bad line named."""
+    """Import a suppression list, whole or not at all: one bad line and nothing is
+    applied, with every bad line named."""
     ledger = _ledger(ctx)
-    with file.open(encoding="utf-8-sig", newline="") as stream:
-        rows = exports.read_rows(from_, stream)
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("import", total=len(rows))
+    addresses: list[str] = []  # kept only to verify them afterwards
+    with file.open(encoding="utf-8-sig", newline="") as stream, \
+            Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                     console=console, transient=True) as progress:
+        rows = exports.iter_rows(from_, stream)
+        if ledger.settings.verify_on_import:
+            rows = _kept_addresses(rows, addresses)
+        task = progress.add_task("import", total=_data_lines(file))
         summary = ledger.import_rows(rows, source=f"import:{from_}:{file.name}", actor=operator_actor(),
                                      progress=lambda n: progress.advance(task, n))
     table = Table("rows", "created", "re-activated", "already suppressed", title=f"imported {file.name}")
@@ -249,11 +252,25 @@ def import_suppressions(
     for cls, n in sorted(summary.by_class.items()):
         console.print(f"  {cls}: {n}")
     if ledger.settings.verify_on_import:
-        screened = asyncio.run(screen_imported(ledger, Verifier(ledger.settings), [r.address for r in rows],
+        screened = asyncio.run(screen_imported(ledger, Verifier(ledger.settings), addresses,
                                                source=f"verify:import:{from_}:{file.name}",
                                                actor=operator_actor()))
         console.print(f"  verified: {screened.created + screened.reactivated} undeliverable address(es) "
                       "suppressed as invalid")
+
+
+def _kept_addresses(rows: Iterator[ImportRow], addresses: list[str]) -> Iterator[ImportRow]:
+    for row in rows:
+        addresses.append(row.address)
+        yield row
+
+
+def _data_lines(file: Path) -> int:
+    """Lines after the header: the progress bar's length (a quoted field may span
+    lines, so it can end a little short)."""
+    with file.open("rb") as raw:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
+    return max(lines - 1, 0)
 
 
 @audit_app.command("show")

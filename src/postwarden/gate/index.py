@@ -16,7 +16,6 @@ overrides the arrays; :meth:`SuppressionIndex.compact` folds it in."""
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from postwarden.address import CANONICAL, normalize
-from postwarden.errors import InvalidAddress
+from postwarden.address import canonical_all
 from postwarden.ledger.policy import REASON_CLASSES
 
 NEVER = 0xFFFFFFFF
@@ -61,38 +59,6 @@ def _seconds(value: datetime | None) -> int:
 
 def _datetime(seconds: int) -> datetime | None:
     return None if seconds == NEVER else datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
-
-
-def canonical(raw: str) -> str | None:
-    """The canonical form (the common case inline, the rest by `normalize`), or None
-    for something that is not an address."""
-    text = raw.strip().lower()
-    if CANONICAL.match(text):
-        return text
-    try:
-        return normalize(raw)
-    except InvalidAddress:
-        return None
-
-
-# CANONICAL for many addresses at once, one per line: the whole batch is lower-cased,
-# matched and split by the regex engine, with no Python work per address.
-_CANONICAL_LINES = re.compile("^" + CANONICAL.pattern.replace("[^@]", "[^@\n]").replace(r"\Z", "$"),
-                              re.MULTILINE)
-
-
-def _canonical_all(addresses: Sequence[str]) -> list[str | None]:
-    """``canonical`` of each address. The gate's hot path: when every address is
-    already in canonical shape but for case (the usual batch), it costs a few passes
-    of C code over one string."""
-    if addresses:
-        lowered = "\n".join(addresses).lower()
-        # A newline inside an address would shift the lines; then go one by one.
-        if (lowered.count("\n") == len(addresses) - 1
-                and len(_CANONICAL_LINES.findall(lowered)) == len(addresses)):
-            return list(lowered.split("\n"))
-    match = CANONICAL.match
-    return [low if match(low := raw.strip().lower()) else canonical(raw) for raw in addresses]
 
 
 class _Names:
@@ -209,7 +175,7 @@ class SuppressionIndex:
     def _probe(self, addresses: Sequence[str], scope: str, now: datetime | None) -> tuple[
             list[str | None], int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
         clock = _seconds(now or datetime.now(UTC).replace(tzinfo=None))
-        texts = _canonical_all(addresses)
+        texts = canonical_all(addresses)
         keys = np.fromiter(map(hash, texts), np.int64, len(texts))
         return texts, clock, self._array_hits(keys, scope, clock)
 

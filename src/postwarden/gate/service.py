@@ -17,7 +17,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from postwarden.gate.index import Active, SuppressionIndex, canonical
+from postwarden.address import canonical
+from postwarden.gate.index import Active, SuppressionIndex
 from postwarden.ledger import CheckResult, Ledger
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from postwarden import settings as settings_mod
-from postwarden.address import normalize
+from postwarden.address import canonical_all, normalize
 from postwarden.errors import (
     ImportFileInvalid,
     InvalidAddress,
@@ -44,6 +44,7 @@ from postwarden.ledger.models import AUDIT, EVENTS, EVIDENCE, MESSAGES, SUPPRESS
 DIAGNOSTIC_IN_AUDIT = 500
 STORED_COLUMNS = ("id", "address", "scope", "reason_class", "state", "expires_at", "lifted_at",
                   "times_suppressed")
+PROGRESS_STEP = 10_000
 # One validated import row: line, address, scope, class, reason, created_at, note.
 _ImportKey = tuple[int, str, str, str, str | None, datetime | None, str]
 
@@ -464,14 +465,7 @@ class Ledger:
         scope = self.valid_scope(scope)
         scopes = ["*"] if scope == "*" else ["*", scope]
         items = list(addresses)
-        canonical: list[str | None] = []
-        invalid: dict[int, str] = {}
-        for n, raw in enumerate(items):
-            try:
-                canonical.append(normalize(raw))
-            except InvalidAddress as exc:
-                canonical.append(None)
-                invalid[n] = exc.message
+        canonical = canonical_all(items)
         now = self.clock()
         found: dict[str, list[Any]] = {}
         unique = [a for a in dict.fromkeys(canonical) if a is not None]
@@ -483,7 +477,8 @@ class Ledger:
         results = []
         for n, address in enumerate(canonical):
             if address is None:
-                results.append(CheckResult(items[n].strip(), "suppressed", "invalid", error=invalid[n]))
+                results.append(CheckResult(items[n].strip(), "suppressed", "invalid",
+                                           error=_invalid(items[n])))
             else:
                 results.append(verdicts.get(address) or CheckResult(address, "allowed"))
         return results
@@ -671,62 +666,83 @@ class Ledger:
 
     def import_rows(self, rows: Iterable[ImportRow], *, source: str, actor: str,
                     progress: Callable[[int], None] | None = None) -> ImportSummary:
-        """Apply a whole file or nothing: every row is validated before anything is
-        written, and everything is written in one transaction. New suppressions and
-        their audit entries are streamed to the database (COPY on PostgreSQL), one
-        statement each; the rows already held are read in one go."""
+        """Apply a whole file or nothing, in one transaction: a bad line anywhere rolls it
+        back, and the error names every bad line. ``rows`` is read once, lazily; a reader
+        raising :class:`ImportFileInvalid` for lines it could not parse (after its last
+        row) has those lines named too. New suppressions, then their audit entries, are
+        streamed to the database (COPY on PostgreSQL). Into a ledger holding no
+        suppressions for the tenant, nothing can be held already: the suppressions are
+        written as the file is read, so reading and the database's work overlap.
+        Otherwise every row is read first and what is held looked up in one go."""
         summary = ImportSummary()
-        kept, problems = self._prepare_import(rows, summary)
-        if problems:
-            shown = "; ".join(f"line {n}: {p}" for n, p in problems[:10])
-            more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-            raise ImportFileInvalid(
-                f"{len(problems)} bad line(s), nothing imported: {shown}{more}. "
-                "Fix these lines and import the file again.", problems)
+        problems: list[tuple[int, str]] = []
+        seen: set[tuple[str, str, str]] = set()
         now = self.clock()
         with self._begin() as conn:
             chain = self._lock(conn)
-            stored = self._stored_for_import(conn, kept)
+            valid = self._validated(rows, summary, problems, seen)
+            kept: list[_ImportKey] = []
+            stored: dict[tuple[str, str, str], suppression.Stored] = {}
+            if conn.execute(select(SUPPRESSIONS.c.id).where(
+                    SUPPRESSIONS.c.tenant_id == self.tenant_id).limit(1)).first() is None:
+                self._insert_imported(conn, _kept_until_problem(valid, kept, problems), now, source)
+            else:
+                kept.extend(valid)
+                if not problems:
+                    stored = self._stored_for_import(conn, kept)
+                    self._insert_imported(conn, (row for row in kept if row[1:4] not in stored), now, source)
+            if problems:
+                problems.sort()
+                shown = "; ".join(f"line {n}: {p}" for n, p in problems[:10])
+                more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+                raise ImportFileInvalid(
+                    f"{len(problems)} bad line(s), nothing imported: {shown}{more}. "
+                    "Fix these lines and import the file again.", problems)
             again = self._reactivate(conn, kept, stored, now, source)
-            fresh = [n for n, row in enumerate(kept) if (row[1], row[2], row[3]) not in stored]
-            tenant_id, source_text = self.tenant_id, source[:200]
-            bulk.insert_tuples(conn, SUPPRESSIONS, IMPORT_COLUMNS, (
-                (tenant_id, address, scope, cls, reason, source_text, "active", created_at or now, now, 1)
-                for _, address, scope, cls, reason, created_at, _ in map(kept.__getitem__, fresh)))
             bulk.insert_tuples(conn, AUDIT, AUDIT_COLUMNS,
                                self._import_entries(chain, kept, stored, again, now, source, actor,
                                                     summary, progress))
             self._flush_chain(conn, chain)
-            if len(fresh) > 10000:
+            if summary.created > 10000:
                 bulk.analyze(conn, SUPPRESSIONS)
+        if progress:  # the repeats and bad lines the file held
+            progress(summary.rows - len(seen))
         return summary
 
-    def _prepare_import(self, rows: Iterable[ImportRow], summary: ImportSummary
-                        ) -> tuple[list[_ImportKey], list[tuple[int, str]]]:
+    def _insert_imported(self, conn: Connection, kept: Iterable[_ImportKey], now: datetime,
+                         source: str) -> None:
+        """New suppressions for import rows, streamed to the database."""
+        tenant_id, source_text = self.tenant_id, source[:200]
+        bulk.insert_tuples(conn, SUPPRESSIONS, IMPORT_COLUMNS, (
+            (tenant_id, address, scope, cls, reason, source_text, "active", created_at or now, now, 1)
+            for _, address, scope, cls, reason, created_at, _ in kept))
+
+    def _validated(self, rows: Iterable[ImportRow], summary: ImportSummary,
+                   problems: list[tuple[int, str]], seen: set[tuple[str, str, str]]) -> Iterator[_ImportKey]:
         """The rows to apply, validated and in canonical form, each (address, scope,
-        class) once: later repeats count as unchanged."""
-        kept: list[_ImportKey] = []
-        problems: list[tuple[int, str]] = []
-        seen: set[tuple[str, str, str]] = set()
+        class) once: later repeats count as unchanged. Bad lines go to ``problems``."""
         scopes: dict[str, str] = {}
-        for row in rows:
-            summary.rows += 1
-            try:
-                cls = row.reason_class
-                if cls not in policy.REASON_CLASSES:
-                    raise InvalidInput(f"unknown reason {cls!r}: one of {', '.join(policy.REASON_CLASSES)}")
-                address = normalize(row.address)
-                scope = scopes.get(row.scope) or scopes.setdefault(row.scope, self.valid_scope(row.scope))
-            except InvalidInput as exc:
-                problems.append((row.line, exc.message))
-                continue
-            key = (address, scope, cls)
-            if key in seen:
-                summary.unchanged += 1
-                continue
-            seen.add(key)
-            kept.append((row.line, address, scope, cls, row.reason, row.created_at, row.note))
-        return kept, problems
+        try:
+            for row in rows:
+                summary.rows += 1
+                try:
+                    cls = row.reason_class
+                    if cls not in policy.REASON_CLASSES:
+                        raise InvalidInput(f"unknown reason {cls!r}: "
+                                           f"one of {', '.join(policy.REASON_CLASSES)}")
+                    address = normalize(row.address)
+                    scope = scopes.get(row.scope) or scopes.setdefault(row.scope, self.valid_scope(row.scope))
+                except InvalidInput as exc:
+                    problems.append((row.line, exc.message))
+                    continue
+                key = (address, scope, cls)
+                if key in seen:
+                    summary.unchanged += 1
+                    continue
+                seen.add(key)
+                yield row.line, address, scope, cls, row.reason, row.created_at, row.note
+        except ImportFileInvalid as exc:
+            problems.extend(exc.problems)
 
     def _stored_for_import(self, conn: Connection, kept: list[_ImportKey]
                            ) -> dict[tuple[str, str, str], suppression.Stored]:
@@ -761,14 +777,13 @@ class Ledger:
                         again: dict[int, suppression.Change], now: datetime, source: str, actor: str,
                         summary: ImportSummary, progress: Callable[[int], None] | None
                         ) -> Iterator[tuple[Any, ...]]:
-        """The audit entries of an import in file order, counted into ``summary``."""
+        """The audit entries of an import in file order, counted into ``summary``, each
+        row counted to ``progress`` (in steps of ``PROGRESS_STEP``)."""
         imported = f"imported from {source}"
         by_class = summary.by_class
-        reported = 0
         for n, (line, address, scope, cls, reason, _, note) in enumerate(kept):
-            if progress and n - reported >= 10000:
-                progress(n - reported)
-                reported = n
+            if progress and n and n % PROGRESS_STEP == 0:
+                progress(PROGRESS_STEP)
             change = again.get(n)
             if change is not None:
                 summary.reactivated += 1
@@ -783,8 +798,8 @@ class Ledger:
                                     import_evidence(source, line, reason))
             by_class[cls] = by_class.get(cls, 0) + 1
             yield entry
-        if progress:  # the rest, and the repeats the file held
-            progress(summary.rows - reported)
+        if progress and kept:
+            progress(len(kept) - (len(kept) - 1) // PROGRESS_STEP * PROGRESS_STEP)
 
 
 class FeedbackBatch:
@@ -1016,6 +1031,25 @@ class _Decided:
     cls: str | None
     now: datetime
     decision: policy.Decision
+
+
+def _kept_until_problem(valid: Iterable[_ImportKey], kept: list[_ImportKey],
+                        problems: list[tuple[int, str]]) -> Iterator[_ImportKey]:
+    """``valid``'s rows, each also appended to ``kept``, until the first bad line; after
+    it ``valid`` is only read on, so that every bad line is named."""
+    for row in valid:
+        if not problems:
+            kept.append(row)
+            yield row
+
+
+def _invalid(raw: str) -> str:
+    """Why ``raw`` is not an address."""
+    try:
+        normalize(raw)
+    except InvalidAddress as exc:
+        return exc.message
+    raise AssertionError(f"{raw!r} was found not to be an address, and then to be one")
 
 
 def _duplicate(address: str) -> Outcome:

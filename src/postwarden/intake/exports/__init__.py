@@ -54,15 +54,24 @@ def get(name: str) -> ExportFormat:
     return known[name]
 
 
-def read_rows(name: str, stream: TextIO) -> list[ImportRow]:
-    """Every row of a file in format ``name``, or :class:`ImportFileInvalid` naming every
-    bad line: a file is imported whole or not at all."""
-    items = list(get(name).read(stream))
-    problems = [(i.line, i.problem) for i in items if isinstance(i, Problem)]
+def iter_rows(name: str, stream: TextIO) -> Iterator[ImportRow]:
+    """The rows of a file in format ``name``, as they are read; after the last, an
+    :class:`ImportFileInvalid` naming every line that could not be read, if any (the
+    ledger then applies nothing: a file is imported whole or not at all). An unknown
+    format is refused at once."""
+    return _rows(get(name).read(stream))
+
+
+def _rows(items: Iterator[Item]) -> Iterator[ImportRow]:
+    problems: list[tuple[int, str]] = []
+    for item in items:
+        if isinstance(item, Problem):
+            problems.append((item.line, item.problem))
+        else:
+            yield item
     if problems:
         raise ImportFileInvalid(f"{len(problems)} bad line(s), nothing imported: fix them and import the "
                                 "file again", problems)
-    return [i for i in items if isinstance(i, ImportRow)]
 
 
 # ---- helpers the format modules share --------------------------------------------------
