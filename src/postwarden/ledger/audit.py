@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from json.encoder import encode_basestring as _string
 
 from postwarden.ledger.models import GENESIS_HASH
@@ -42,11 +43,21 @@ def hash_values(tenant_id: int, seq: int, at: datetime, actor: str, action: str,
     written out here string by string, because every import writes one entry per row
     and ``verify`` recomputes every entry, and json.dumps' set-up per call costs more
     than the hash."""
-    cls = "null" if reason_class is None else _string(reason_class)
-    canonical = (f"[{tenant_id:d},{seq:d},{_string(at.isoformat(timespec='microseconds'))},"
-                 f"{_string(actor)},{_string(action)},{_string(address)},{_string(scope)},{cls},"
-                 f"{_string(note)},{_string(evidence)},{_string(prev_hash)}]")
+    cls = "null" if reason_class is None else _repeated(reason_class)
+    canonical = (f"[{tenant_id:d},{seq:d},{_time(at)},{_repeated(actor)},{_repeated(action)},"
+                 f"{_string(address)},{_repeated(scope)},{cls},{_repeated(note)},{_string(evidence)},"
+                 f"{_string(prev_hash)}]")
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# The fields that repeat from entry to entry (an import's entries share all but the
+# address, evidence and hashes), each turned into JSON text once.
+_repeated = lru_cache(maxsize=1024)(_string)
+
+
+@lru_cache(maxsize=64)
+def _time(at: datetime) -> str:
+    return str(_string(at.isoformat(timespec="microseconds")))
 
 
 def canonical_evidence(evidence: dict[str, object] | None) -> str:

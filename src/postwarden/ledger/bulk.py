@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, DateTime, Table
 
 SQLITE_BATCH = 900  # under SQLite's bound-parameter limit, with room for the rest
 POSTGRES_BATCH = 20000
@@ -131,12 +131,21 @@ def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
             for row in rows:
                 copy.write_row(row)
         return
+    # Only times need converting to SQLite's stored form; the other values go as they are.
+    times = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, DateTime)]
     cursor = driver.cursor()
     try:
         cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})",
-                           ([_sqlite_value(v) for v in row] for row in rows))
+                           (_with_sqlite_times(row, times) for row in rows))
     finally:
         cursor.close()
+
+
+def _with_sqlite_times(row: Sequence[Any], times: list[int]) -> Sequence[Any]:
+    row = list(row)
+    for n in times:
+        row[n] = _sqlite_value(row[n])
+    return row
 
 
 def analyze(conn: Connection, table: Table) -> None:

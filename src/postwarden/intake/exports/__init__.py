@@ -100,12 +100,13 @@ def csv_records(stream: TextIO) -> Iterator[tuple[int, Mapping[str, str]] | Prob
             yield Problem(start, f"malformed CSV: {exc}")
             return
         line = reader.line_num
-        if not any(v.strip() for v in values):
+        stripped = [v.strip() for v in values]
+        if not any(stripped):
             continue
         if len(values) != len(columns):
             yield Problem(start, f"expected {len(columns)} fields as in the header, found {len(values)}")
             continue
-        yield start, dict(zip(columns, (v.strip() for v in values), strict=True))
+        yield start, dict(zip(columns, stripped, strict=True))
 
 
 def header_columns(stream: TextIO) -> list[str]:
@@ -118,13 +119,12 @@ def header_columns(stream: TextIO) -> list[str]:
 
 def parse_time(text: str | None) -> datetime | None:
     """ISO 8601 (with or without zone), 'YYYY-MM-DD HH:MM:SS', or Unix seconds; naive UTC."""
-    if text is None or not text.strip():
+    if text is None or not (text := text.strip()):
         return None
-    text = text.strip()
     if text.isdigit():
         return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None)
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)  # with a trailing Z too, since Python 3.11
     except ValueError:
         for pattern in ("%a, %d %b %Y %H:%M:%S %Z", "%m/%d/%Y %H:%M", "%m/%d/%Y"):
             try:
@@ -134,9 +134,8 @@ def parse_time(text: str | None) -> datetime | None:
                 continue
         else:
             raise InvalidInput(f"cannot read the date {text!r}: use ISO 8601 such as 2026-01-31T12:00:00Z")
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    offset = value.utcoffset()
+    return value if offset is None else value.replace(tzinfo=None) - offset
 
 
 def rows_from(
