@@ -55,3 +55,4 @@ def test_one_batch_equals_one_by_one(engine: Engine, tenant: str, clock: Clock) 
         assert batched.verify_audit() is None
         again = batched.apply_many(feedback)
         assert {o.effect for o in again} == {"duplicate"}
+
