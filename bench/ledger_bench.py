@@ -59,11 +59,16 @@ def run(url: str, csv_path: Path, more_path: Path, rows: int, checks: int) -> di
     addresses = [f"user{n}@d{n % 5000}.example.com" for n in rng.sample(range(rows), checks // 2)]
     addresses += [f"nobody{n}@d{n % 5000}.example.com" for n in range(checks - len(addresses))]
     rng.shuffle(addresses)
-    started, cpu = time.perf_counter(), time.process_time()
-    results = ledger.check(addresses)
-    check_s, check_cpu = time.perf_counter() - started, time.process_time() - cpu
-    suppressed = sum(r.verdict == "suppressed" for r in results)
-    assert suppressed >= checks // 2 * 0.5, suppressed  # unsubscribes on a topic do not block '*'
+    # Twice: the first read of freshly imported rows also marks them known-committed
+    # (PostgreSQL's hint bits), which the next check, as every later one, is spared.
+    for first in (True, False):
+        started, cpu = time.perf_counter(), time.process_time()
+        results = ledger.check(addresses)
+        check_s, check_cpu = time.perf_counter() - started, time.process_time() - cpu
+        if first:
+            first_check_s = check_s
+        suppressed = sum(r.verdict == "suppressed" for r in results)
+        assert suppressed >= checks // 2 * 0.5, suppressed  # unsubscribes on a topic do not block '*'
 
     more_s, _, more_created = timed_import(ledger, more_path)
     assert more_created == rows // 20, more_created
@@ -75,7 +80,8 @@ def run(url: str, csv_path: Path, more_path: Path, rows: int, checks: int) -> di
     engine.dispose()
     return {"import_s": import_s, "import_rows_per_s": rows / import_s, "import_cpu_s": import_cpu,
             "more_s": more_s, "more_rows_per_s": rows // 10 / more_s,
-            "check_s": check_s, "checks_per_s": checks / check_s, "check_cpu_s": check_cpu,
+            "first_check_s": first_check_s, "check_s": check_s, "checks_per_s": checks / check_s,
+            "check_cpu_s": check_cpu,
             "verify_s": verify_s}
 
 
@@ -99,7 +105,8 @@ def main() -> None:
                   f"= {result['import_rows_per_s']:,.0f} rows/s (CPU {result['import_cpu_s']:.1f} s) | "
                   f"then {args.rows // 10:,} more, half held: {result['more_rows_per_s']:,.0f} rows/s | "
                   f"check {args.checks:,} in {result['check_s']:.2f} s = {result['checks_per_s']:,.0f}/s "
-                  f"(CPU {result['check_cpu_s']:.2f} s) | audit verify "
+                  f"(CPU {result['check_cpu_s']:.2f} s; the first after the import "
+                  f"{args.checks / result['first_check_s']:,.0f}/s) | audit verify "
                   f"{result['verify_s']:.1f} s | peak RSS so far {peak_mb:,.0f} MB", flush=True)
 
 
