@@ -612,8 +612,10 @@ class Ledger:
     # ---- change feed (for in-memory copies such as the gate's index) -------------------
 
     def change_sequence(self) -> int:
-        """The audit chain's newest sequence number: it moves on every suppression change."""
-        with self.engine.connect() as conn:
+        """The audit chain's newest sequence number: it moves on every suppression change.
+        Without a transaction around it: the gate asks this several times a second, in
+        the event loop, and BEGIN and ROLLBACK were two of its three round trips."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return int(conn.execute(select(TENANTS.c.audit_seq)
                                     .where(TENANTS.c.id == self.tenant_id)).scalar_one())
 
