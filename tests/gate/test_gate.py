@@ -19,12 +19,18 @@ def verdicts(gate: Gate, addresses: list[str], scope: str = "*") -> list[tuple[s
     return [(r.verdict, r.reason_class) for r in gate.check(addresses, scope)]
 
 
-def test_changes_by_another_process_are_enforced_within_max_age(
-    engine: Engine, tenant: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def two_processes(engine: Engine, tenant: str, clock: Clock,
+                  monkeypatch: pytest.MonkeyPatch) -> tuple[Ledger, Ledger]:
+    """The ledger a gate reads through, and another process's, with the gate looking
+    for changes every 0.05 s."""
     monkeypatch.setattr(service, "MAX_AGE", 0.05)
     settings = settings_mod.load(env={})
-    ours, theirs = Ledger(engine, tenant, settings, clock), Ledger(engine, tenant, settings, clock)
+    return Ledger(engine, tenant, settings, clock), Ledger(engine, tenant, settings, clock)
+
+
+def test_changes_by_another_process_are_enforced_within_max_age(two_processes: tuple[Ledger, Ledger]) -> None:
+    ours, theirs = two_processes
     ours.suppress("old@example.com", "manual", actor="op")
     gate = Gate(ours)
     asked = ["Old@Example.com", "new@example.com", "fan@example.com", "nonsense"]
@@ -53,11 +59,9 @@ def test_changes_by_another_process_are_enforced_within_max_age(
 
 
 def test_check_soon_looks_for_changes_in_a_thread_and_sees_its_own_writes_at_once(
-    engine: Engine, tenant: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    two_processes: tuple[Ledger, Ledger],
 ) -> None:
-    monkeypatch.setattr(service, "MAX_AGE", 0.05)
-    settings = settings_mod.load(env={})
-    ours, theirs = Ledger(engine, tenant, settings, clock), Ledger(engine, tenant, settings, clock)
+    ours, theirs = two_processes
     gate = Gate(ours)
 
     async def verdict(address: str) -> str:
