@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,9 +29,15 @@ from postwarden.ledger.service import utcnow
 MIN_PASSWORD = 10
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}\Z")
 _hasher = PasswordHasher()
-# Checked against when the account does not exist, so that a wrong name takes as
-# long to refuse as a wrong password and does not reveal which names exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the account does not exist, so that a wrong name takes as
+    long to refuse as a wrong password and does not reveal which names exist. Made on
+    first use: an argon2 hash takes a tenth of a second by design, which every
+    process importing this module (every CLI command) paid before."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def sign_in(engine: Engine, tenant: str, name: str, password: str, lifetime: tim
             .join(TENANTS, TENANTS.c.id == OPERATORS.c.tenant_id)
             .where(TENANTS.c.name == tenant, OPERATORS.c.name == name)).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or row.disabled_at is not None:
