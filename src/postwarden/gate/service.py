@@ -47,9 +47,10 @@ class Gate:
     def _due(self) -> bool:
         return time.monotonic() - self._looked_at >= MAX_AGE
 
-    def refresh(self, force: bool = False) -> None:
+    def refresh(self) -> None:
+        """Look for changes if one is due or this process wrote since the last look."""
         with self._refreshing:
-            if force or self._due() or self.ledger.writes != self._writes_seen:
+            if self._due() or self.ledger.writes != self._writes_seen:
                 self._refresh()
 
     def _refresh(self) -> None:
