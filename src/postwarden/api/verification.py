@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from postwarden.ledger import Ledger
 from postwarden.verify.recheck import recheck
-from postwarden.verify.service import Verifier
+from postwarden.verify.service import Verifier, shared_verifier
 
 MAX_VERIFY = 10_000
 
@@ -26,11 +26,7 @@ class RecheckIn(BaseModel):
 
 
 def verifier_of(request: Request) -> Verifier:
-    state = request.app.state
-    if getattr(state, "verifier", None) is None:
-        state.verifier = Verifier(state.settings)
-    verifier: Verifier = state.verifier
-    return verifier
+    return shared_verifier(request.app.state)
 
 
 def actor_of(request: Request) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from postwarden.resolver import make_async_resolver
 from postwarden.settings import Settings
@@ -58,3 +59,12 @@ class Verifier:
                     progress: Callable[[int], None] | None = None) -> list[Verification]:
         """For callers without an event loop (the command line)."""
         return asyncio.run(self.verify_many(addresses, fresh=fresh, progress=progress))
+
+
+def shared_verifier(state: Any) -> Verifier:
+    """The one verifier of a server (kept on its app's ``state``, beside ``settings``),
+    so that the API and the web pages share its DNS cache."""
+    verifier: Verifier | None = getattr(state, "verifier", None)
+    if verifier is None:
+        verifier = state.verifier = Verifier(state.settings)
+    return verifier

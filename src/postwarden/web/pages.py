@@ -40,7 +40,7 @@ from postwarden.reports import stats as report_stats
 from postwarden.reports.providers import provider_label
 from postwarden.reports.service import Reports
 from postwarden.verify.recheck import recheck
-from postwarden.verify.service import Verifier
+from postwarden.verify.service import shared_verifier
 from postwarden.web import accounts, views
 
 SESSION_COOKIE = "pw_session"
@@ -402,7 +402,7 @@ async def check_again(request: Request, address: str, form: Form) -> Response:
     session = form.session
     ledger = await asyncio.to_thread(ledger_for, request, session)
     try:
-        result = await recheck(ledger, _verifier(request), address, actor=actor(session),
+        result = await recheck(ledger, shared_verifier(request.app.state), address, actor=actor(session),
                                note="asked on the contact card")
         message, tone = views.recheck_message(result.passed, result.verification), (
             "ok" if result.passed else "warn")
@@ -412,13 +412,6 @@ async def check_again(request: Request, address: str, form: Form) -> Response:
     return await asyncio.to_thread(done, request, session, message, card_url(normalize(address)), tone)
 
 
-def _verifier(request: Request) -> Verifier:
-    """One verifier per server, so its DNS cache serves every operator."""
-    state = request.app.state
-    if not hasattr(state, "web_verifier"):
-        state.web_verifier = Verifier(_settings(request))
-    verifier: Verifier = state.web_verifier
-    return verifier
 
 
 @router.post("/contacts/{address:path}/suppress")
