@@ -126,7 +126,8 @@ def run(settings: settings_mod.Settings) -> None:
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop where it exists (not on Windows): the API's requests cost a third less."""
+    """uvloop where it exists (not on Windows), a faster event loop than asyncio's own
+    (checks at 500/s, runs interleaved: p99 2.7–3.1 ms on uvloop, 3.0–3.8 ms without)."""
     try:
         import uvloop
     except ImportError:
