@@ -613,8 +613,8 @@ class Ledger:
 
     def change_sequence(self) -> int:
         """The audit chain's newest sequence number: it moves on every suppression change.
-        Without a transaction around it: the gate asks this several times a second, in
-        the event loop, and BEGIN and ROLLBACK were two of its three round trips."""
+        Without a transaction around it: the gate asks this several times a second, and
+        BEGIN and ROLLBACK were two of its four round trips (with the pool's ping)."""
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return int(conn.execute(select(TENANTS.c.audit_seq)
                                     .where(TENANTS.c.id == self.tenant_id)).scalar_one())
