@@ -157,6 +157,23 @@ def test_upstream_refusals_are_returned_and_hard_ones_suppress(
     assert ledger.messages_for("full@example.net") == []
 
 
+def test_the_history_keeps_subject_and_sender_as_people_read_them(
+        relay_for: Any, tenant: str, engine: Engine, sink: tuple[Sink, int]) -> None:
+    port = relay_for(relay_loopback_tenant=tenant)
+    encoded = (b"From: =?utf-8?q?J=C3=BCrgen_Sch=C3=B6n?= <shop@sender.example>\r\nTo: x@example.com\r\n"
+               b"Subject: =?utf-8?b?w5xiZXIgdW5zZXJlIEdlc2NoZW5rZQ==?=\r\n\r\nHallo.\r\n")
+    broken = plain(subject="=?nonsense-charset?q?abc?= plain words")
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        client.sendmail("shop@sender.example", ["ann@example.com"], encoded)
+        client.sendmail("shop@sender.example", ["bob@example.com"], broken)
+    ledger = Ledger(engine, tenant, settings_mod.load(env={}))
+    (message,) = ledger.messages_for("ann@example.com")
+    assert message.subject == "Über unsere Geschenke"
+    assert message.sender == "Jürgen Schön <shop@sender.example>"
+    # Words that cannot be decoded are kept as they came.
+    assert ledger.messages_for("bob@example.com")[0].subject == "=?nonsense-charset?q?abc?= plain words"
+
+
 def test_topic_unsubscribe_holds_the_recipient_back_at_data(
         relay_for: Any, tenant: str, engine: Engine, sink: tuple[Sink, int]) -> None:
     port = relay_for(relay_loopback_tenant=tenant)

@@ -140,7 +140,7 @@ ANCHOR = re.compile(r"(?is)<a\s[^>]*?href\s*=\s*[\"']?([^\"'\s>]+)[^>]*>(.*?)</a
 TAG = re.compile(r"(?s)<[^>]+>")
 
 
-def _header(value: object) -> str:
+def decoded_header(value: object) -> str:
     """A header's text with RFC 2047 words decoded; as it stands if they are broken."""
     try:
         return str(make_header(decode_header(str(value))))
@@ -170,14 +170,14 @@ def take_apart(raw: bytes) -> Outgoing:
             continue
         filename = part.get_filename()
         if filename:
-            attachments.append(_header(filename))
+            attachments.append(decoded_header(filename))
         elif part.get_content_maintype() == "text":
             content = _text_of(part)
             if part.get_content_subtype() == "html":
                 links.extend((href, TAG.sub("", shown)) for href, shown in ANCHOR.findall(content))
             texts.append(content)
     text = "\n".join(texts)
-    headers = {k.lower(): _header(v) for k, v in reversed(message.items())}
+    headers = {k.lower(): decoded_header(v) for k, v in reversed(message.items())}
     return Outgoing(subject=headers.get("subject", ""), from_header=headers.get("from", ""),
                     text=TAG.sub(" ", text), urls=tuple(dict.fromkeys(URL.findall(text))),
                     links=tuple(links), attachments=tuple(attachments), headers=headers)

@@ -42,6 +42,7 @@ from postwarden.gate.compose import (
     new_message_id,
     split,
 )
+from postwarden.gate.outbound import decoded_header
 from postwarden.gate.service import Gate
 from postwarden.ledger import Feedback, Ledger
 from postwarden.ledger.messages import STREAMS, SentMessage
@@ -412,8 +413,9 @@ class RelayHandler:
                 stream: str, topic: str, held: set[str]) -> str:
         """The history gets every copy the upstream took, and every one it refused
         outright (as an SMTP-time reject, so the policy sees it like any bounce)."""
-        subject = message.get("subject") or ""
-        sender = message.get("from") or mail_from
+        # As people read them on the contact card: RFC 2047 words decoded.
+        subject = decoded_header(message.get("subject") or "")
+        sender = decoded_header(message.get("from") or mail_from)
         sent = [SentMessage(message_id, h.recipient, sender[:320], subject, stream, topic) for h in handed
                 if h.accepted or h.code >= 500]
         rejects = [self._reject(h, message_id) for h in handed if h.code >= 500]
