@@ -152,19 +152,22 @@ class SuppressionIndex:
                    now: datetime | None = None) -> list[int]:
         """Positions in ``addresses`` that may not be sent to on ``scope``; something
         that is not an address is among them."""
-        texts, clock, (hit, _, _) = self._probe(addresses, scope, now)
+        texts = canonical_all(addresses)
+        clock, (hit, _, _) = self._probe(texts, scope, now)
         if not self._overlay and None not in texts:
             positions: list[int] = np.flatnonzero(hit).tolist()
             return positions
         found = dict.fromkeys(np.flatnonzero(hit).tolist(), UNKNOWN)
         return list(self._with_overlay(found, texts, scope, clock))
 
-    def lookup(self, addresses: Sequence[str], scope: str = "*",
+    def lookup(self, texts: Sequence[str | None], scope: str = "*",
                now: datetime | None = None) -> list[tuple[int, Found | None]]:
-        """``(position, why)`` for each address that may not be sent to. ``why`` is None
-        where the index cannot say alone: several suppressions of one address, a recent
-        change, or not an address at all."""
-        texts, clock, (hit, row, alone) = self._probe(addresses, scope, now)
+        """``(position, why)`` for each address that may not be sent to, given the
+        addresses in canonical form (``address.canonical_all``; None for what is not an
+        address), which the caller keeps for its answers. ``why`` is None where the
+        index cannot say alone: several suppressions of one address, a recent change, or
+        not an address at all."""
+        clock, (hit, row, alone) = self._probe(texts, scope, now)
         positions = np.flatnonzero(hit)
         rows = np.where(alone[positions], row[positions], UNKNOWN)
         found = dict(zip(positions.tolist(), rows.tolist(), strict=True))
@@ -172,14 +175,13 @@ class SuppressionIndex:
             found = self._with_overlay(found, texts, scope, clock)
         return [(n, self._found(r) if r != UNKNOWN else None) for n, r in found.items()]
 
-    def _probe(self, addresses: Sequence[str], scope: str, now: datetime | None) -> tuple[
-            list[str | None], int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
+    def _probe(self, texts: Sequence[str | None], scope: str, now: datetime | None) -> tuple[
+            int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
         clock = _seconds(now or datetime.now(UTC).replace(tzinfo=None))
-        texts = canonical_all(addresses)
         keys = np.fromiter(map(hash, texts), np.int64, len(texts))
-        return texts, clock, self._array_hits(keys, scope, clock)
+        return clock, self._array_hits(keys, scope, clock)
 
-    def _with_overlay(self, found: dict[int, int], texts: list[str | None], scope: str,
+    def _with_overlay(self, found: dict[int, int], texts: Sequence[str | None], scope: str,
                       clock: int) -> dict[int, int]:
         """``found`` corrected by the overlay and for non-addresses, in position order."""
         for n, text in enumerate(texts):

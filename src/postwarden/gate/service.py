@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from postwarden.address import canonical
+from postwarden.address import canonical_all
 from postwarden.gate.index import Active, SuppressionIndex
 from postwarden.ledger import CheckResult, Ledger
 
@@ -96,12 +96,14 @@ class Gate:
         scope = self.ledger.valid_scope(scope)
         if refresh:
             self.refresh()
+        texts = canonical_all(addresses)
         with self._lock:
-            found = self.index.lookup(addresses, scope)
+            found = self.index.lookup(texts, scope)
         unexplained = [n for n, why in found if why is None]
         details = dict(zip(unexplained, self.ledger.check([addresses[n] for n in unexplained], scope),
                            strict=True)) if unexplained else {}
-        results = [CheckResult(canonical(raw) or raw.strip(), "allowed") for raw in addresses]
+        results = [CheckResult(text or raw.strip(), "allowed")
+                   for text, raw in zip(texts, addresses, strict=True)]
         for n, why in found:
             if why is None:
                 results[n] = details[n]
