@@ -144,7 +144,7 @@ def test_a_bad_line_imports_nothing(ledger: Ledger) -> None:
     assert ledger.check(["ok@example.com"])[0].verdict == "allowed"
 
 
-def test_large_batches_take_the_joined_lookup_with_the_same_answers(ledger: Ledger,
+def test_large_batches_take_the_probed_lookup_with_the_same_answers(ledger: Ledger,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     ledger.suppress("held@example.com", "manual", actor="op")
     ledger.suppress("gone@example.com", "manual", actor="op")
@@ -152,7 +152,7 @@ def test_large_batches_take_the_joined_lookup_with_the_same_answers(ledger: Ledg
     ledger.suppress("topic@example.com", "unsubscribe", scope="news", actor="op")
     wanted = ["held@example.com", "gone@example.com", "topic@example.com", "never@example.com", "x y"]
     plain = ledger.check(wanted, scope="news")
-    monkeypatch.setattr(bulk, "POSTGRES_JOIN_FROM", 2)
+    monkeypatch.setattr(bulk, "POSTGRES_ARRAY_UP_TO", 1)
     assert ledger.check(wanted, scope="news") == plain
     assert [r.verdict for r in plain] == ["suppressed", "allowed", "suppressed", "allowed", "suppressed"]
     summary = ledger.import_rows(rows(("held@example.com", "manual"), ("gone@example.com", "manual"),

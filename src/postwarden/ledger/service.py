@@ -494,8 +494,7 @@ class Ledger:
 
     def _lookup(self, addresses: list[str], scopes: list[str]) -> list[tuple[Any, ...]]:
         try:
-            with self.engine.connect() as conn:
-                return list(bulk.lookup(conn, self.tenant_id, addresses, scopes))
+            return bulk.lookup_shared(self.engine, self.tenant_id, addresses, scopes)
         except OperationalError as exc:
             raise unavailable(self.engine, exc) from exc
 
