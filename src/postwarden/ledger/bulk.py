@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy import Connection, DateTime, Engine, Table
+from sqlalchemy import Boolean, Connection, Date, DateTime, Engine, Float, Integer, LargeBinary, String, Table
 
 SQLITE_BATCH = 900  # under SQLite's bound-parameter limit, with room for the rest
 # Up to this many addresses, PostgreSQL gets one array: its planner probes the index
@@ -185,8 +185,7 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     columns = list(rows[0])
     driver = conn.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+    with driver.cursor() as cursor, _copy_in(cursor, table, columns) as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])
 
@@ -198,19 +197,14 @@ def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
     executemany straight on the driver."""
     driver = conn.connection.driver_connection
     assert driver is not None
-    names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        # Imported here: psycopg takes a sizeable part of a second to load, which a CLI
-        # on SQLite should not pay.
-        from psycopg.copy import QueuedLibpqWriter
-
         # A writer thread sends the data, so producing rows never waits on the socket
         # while the server catches up: 200,000 rows import 15% faster.
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN",
-                                                    writer=QueuedLibpqWriter(cursor)) as copy:
+        with driver.cursor() as cursor, _copy_in(cursor, table, columns, queued=True) as copy:
             for row in rows:
                 copy.write_row(row)
         return
+    names = ", ".join(columns)
     # Only times need converting to SQLite's stored form; the other values go as they are.
     times = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, DateTime)]
     cursor = driver.cursor()
@@ -219,6 +213,34 @@ def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
                            (_with_sqlite_times(row, times) for row in rows))
     finally:
         cursor.close()
+
+
+# Each column type's name for COPY's binary form, which takes a fifth of the text
+# form's client time per row (200,000 audit entries: 0.12-0.21 s of CPU against 0.62):
+# values go as they are held, with nothing to escape or format as text.
+_BINARY_TYPES = {Integer: "int4", String: "text", DateTime: "timestamp", Date: "date",
+                 Boolean: "bool", Float: "float8", LargeBinary: "bytea"}
+
+
+@contextmanager
+def _copy_in(cursor: Any, table: Table, columns: Sequence[str], queued: bool = False) -> Iterator[Any]:
+    """A binary COPY into ``columns`` of ``table``, optionally sent by a writer thread."""
+    # Imported here: psycopg takes a sizeable part of a second to load, which a CLI on
+    # SQLite should not pay.
+    from psycopg.copy import QueuedLibpqWriter
+
+    types = [_binary_type(table.c[name].type) for name in columns]
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)",
+                     writer=QueuedLibpqWriter(cursor) if queued else None) as copy:
+        copy.set_types(types)
+        yield copy
+
+
+def _binary_type(column_type: Any) -> str:
+    for kind, name in _BINARY_TYPES.items():
+        if isinstance(column_type, kind):  # Text is a String
+            return name
+    raise TypeError(f"no binary COPY type for {column_type!r}: add it to _BINARY_TYPES")
 
 
 def _with_sqlite_times(row: Sequence[Any], times: list[int]) -> Sequence[Any]:
