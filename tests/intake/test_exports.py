@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from postwarden.errors import InvalidInput
 from postwarden.intake import exports
 from postwarden.ledger.service import ImportRow
 
@@ -133,3 +134,22 @@ def test_registry_matches_the_folder() -> None:
     modules = {m.name for m in pkgutil.iter_modules(exports.__path__)}
     assert len(modules) == len(exports.formats())
     assert set(exports.formats()) == {"csv", "ses", "sendgrid", "mailgun", "postmark", "mailchimp"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2025-01-02T03:04:05Z", datetime(2025, 1, 2, 3, 4, 5)),
+    ("2025-01-02T03:04:05.250z", datetime(2025, 1, 2, 3, 4, 5, 250000)),
+    ("2025-01-02T03:04:05+02:00", datetime(2025, 1, 2, 1, 4, 5)),
+    ("2025-01-02 03:04:05", datetime(2025, 1, 2, 3, 4, 5)),
+    ("1735787045", datetime(2025, 1, 2, 3, 4, 5)),
+    ("Thu, 02 Jan 2025 03:04:05 GMT", datetime(2025, 1, 2, 3, 4, 5)),
+    ("  ", None),
+])
+def test_times_are_read_as_naive_utc(text: str, expected: datetime | None) -> None:
+    assert exports.parse_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2025-01-02T03:04:05+02:00Z", "2025-13-02T03:04:05Z", "Zulu"])
+def test_unreadable_times_are_refused_with_the_form_to_use(text: str) -> None:
+    with pytest.raises(InvalidInput, match="ISO 8601"):
+        exports.parse_time(text)
