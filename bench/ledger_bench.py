@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.common import database
 from postwarden import settings as settings_mod
 from postwarden.intake import exports
-from postwarden.ledger import Ledger
+from postwarden.ledger import CheckResult, Ledger
 from postwarden.ledger.db import make_engine, migrate
 
 CLASSES = ("hard_bounce", "complaint", "unsubscribe", "invalid", "manual")
@@ -61,7 +61,11 @@ def run(url: str, csv_path: Path, more_path: Path, rows: int, checks: int) -> di
     rng.shuffle(addresses)
     # Twice: the first read of freshly imported rows also marks them known-committed
     # (PostgreSQL's hint bits), which the next check, as every later one, is spared.
+    results: list[CheckResult] = []
     for first in (True, False):
+        # Freeing the first check's 100,000 results is not the second check's work: it
+        # was counted in its time, 5-15% of it, before they were let go here.
+        results.clear()
         started, cpu = time.perf_counter(), time.process_time()
         results = ledger.check(addresses)
         check_s, check_cpu = time.perf_counter() - started, time.process_time() - cpu
