@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postwarden.address import CANONICAL, _normalize_slow, normalize
+from postwarden.address import CANONICAL, _normalize_slow, canonical, canonical_all, normalize
 from postwarden.errors import InvalidAddress
 
 
@@ -42,3 +42,18 @@ def test_the_fast_path_accepts_only_what_is_already_canonical(text: str) -> None
                                   "a@b-.com", "a@b..com", "x" * 65 + "@example.com", "a@b.c0m"])
 def test_the_fast_path_leaves_odd_shapes_to_the_full_check(text: str) -> None:
     assert not CANONICAL.match(text)
+
+
+@given(st.lists(st.text(alphabet="abcXYZ019._+-@ <>\n\u00fc", max_size=24), max_size=12))
+def test_a_batch_is_canonicalised_as_each_address_alone(batch: list[str]) -> None:
+    assert canonical_all(batch) == [canonical(raw) for raw in batch]
+
+
+@pytest.mark.parametrize("batch", [
+    ["Ann@Example.com", "bob@example.org"],  # all canonical but for case: matched in one go
+    ["ann@example.com", "a..b@example.com"],
+    ["ann@example.com\nbob@example.org", "carl@example.net"],  # a newline would shift the lines
+    ["ann@example.com", ""],
+])
+def test_batches_of_each_shape_match_one_by_one(batch: list[str]) -> None:
+    assert canonical_all(batch) == [canonical(raw) for raw in batch]

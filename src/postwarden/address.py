@@ -86,10 +86,10 @@ def canonical(raw: str) -> str | None:
         return None
 
 
-# CANONICAL for many addresses at once, one per line: the whole batch is lower-cased,
-# matched and split by the regex engine, with no Python work per address.
-_CANONICAL_LINES = re.compile("^" + CANONICAL.pattern.replace("[^@]", "[^@\n]").replace(r"\Z", "$"),
-                              re.MULTILINE)
+# CANONICAL for many addresses at once, one per line: the whole batch is lower-cased
+# and matched by the regex engine in one call, with no Python work per address.
+_LINE = CANONICAL.pattern.replace("[^@]", "[^@\n]").removesuffix(r"\Z")
+_CANONICAL_LINES = re.compile(f"(?:{_LINE}\n)*+{_LINE}")
 
 
 def canonical_all(addresses: Sequence[str]) -> list[str | None]:
@@ -99,8 +99,7 @@ def canonical_all(addresses: Sequence[str]) -> list[str | None]:
     if addresses:
         lowered = "\n".join(addresses).lower()
         # A newline inside an address would shift the lines; then go one by one.
-        if (lowered.count("\n") == len(addresses) - 1
-                and len(_CANONICAL_LINES.findall(lowered)) == len(addresses)):
+        if lowered.count("\n") == len(addresses) - 1 and _CANONICAL_LINES.fullmatch(lowered):
             return list(lowered.split("\n"))
     match = CANONICAL.match
     return [low if match(low := raw.strip().lower()) else canonical(raw) for raw in addresses]
