@@ -479,14 +479,9 @@ class Ledger:
                 found.setdefault(row[0], []).append(row)
         # Most addresses are allowed: only suppressed ones need a verdict worked out.
         verdicts = {address: self._verdict(address, rows) for address, rows in found.items()}
-        results = []
-        for n, address in enumerate(canonical):
-            if address is None:
-                results.append(CheckResult(items[n].strip(), "suppressed", "invalid",
-                                           error=_invalid(items[n])))
-            else:
-                results.append(verdicts.get(address) or CheckResult(address, "allowed"))
-        return results
+        return [(verdicts.get(address) or CheckResult(address, "allowed")) if address is not None
+                else CheckResult(raw.strip(), "suppressed", "invalid", error=_invalid(raw))
+                for raw, address in zip(items, canonical, strict=True)]
 
     def lift_rule(self, reason_class: str) -> tuple[str, str | None]:
         """What lifts a class, and the words that explain it."""
