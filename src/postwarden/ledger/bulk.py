@@ -28,7 +28,9 @@ POSTGRES_ARRAY_UP_TO = 1000
 # 1,000,000-row ledger took 0.46-0.50 s on four, 0.51-0.53 s on two and 0.66-0.87 s on
 # one (the whole check); a server with more cores gives each share a core.
 POSTGRES_CONNECTIONS = 4
-POSTGRES_SHARE_FROM = 20000  # below this, a second connection costs more than it saves
+# Each share is at least this many addresses: smaller batches take tens of milliseconds
+# on one connection, and every share holds a pooled connection meanwhile.
+POSTGRES_SHARE_FROM = 20000
 LOOKUP_COLUMNS = ("address", "scope", "reason_class", "reason", "created_at", "expires_at", "state")
 TIME_COLUMNS = frozenset({"created_at", "updated_at", "expires_at", "lifted_at"})
 
@@ -129,7 +131,8 @@ def lookup_shared(engine: Engine, tenant_id: int, addresses: Sequence[str],
 def _probe_wanted(cursor: Any, tenant_id: int, addresses: Sequence[str], scopes: Sequence[str] | None,
                   active_only: bool, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """The rows of ``addresses``: copied into a temporary table, then looked up in the
-    index one by one, in byte order so that neighbours share index pages.
+    index one by one, in byte order (the index's own under the C and C.UTF-8
+    collations) so that neighbours share index pages.
 
     Left to itself the planner hashes the batch and reads every suppression of the
     tenant; probing costs the same per address however large the ledger grows, and
